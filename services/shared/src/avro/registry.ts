@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { repoPath } from '../repo-path.js';
+import { PoisonError, RetryableError } from '../errors.js';
+
+/** An Avro schema as stored in schemas/*.avsc. */
+export type AvroSchema = Record<string, unknown>;
+
+export async function readSchemaFile(file: string): Promise<AvroSchema> {
+  return JSON.parse(await readFile(repoPath('schemas', file), 'utf8')) as AvroSchema;
+}
+
+/**
+ * Avro in the Confluent wire format (magic byte, 4-byte schema id, Avro body) through a
+ * Confluent-compatible registry. Schemas are cached by id after the first look-up.
+ */
+export class AvroCodec {
+  private readonly registry: SchemaRegistry;
+
+  constructor(url: string) {
+    this.registry = new SchemaRegistry({ host: url, retry: { retries: 2 } });
+  }
+
+  /** Registers (or finds) `schema` under `subject`; returns its id. Idempotent. */
+  async register(subject: string, schema: AvroSchema): Promise<number> {
+    const { id } = await this.registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject },
+    );
+    return id;
+  }
+
+  /** The id of the latest version registered under `subject`. */
+  async latestId(subject: string): Promise<number> {
+    return this.registry.getLatestSchemaId(subject);
+  }
+
+  /** Encodes `value`; throws PoisonError when it does not fit the schema. */
+  async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    try {
+      return await this.registry.encode(schemaId, value);
+    } catch (err) {
+      if (isRegistryUnavailable(err)) throw new RetryableError('schema registry unavailable', { cause: err });
+      throw new PoisonError('schema-invalid', (err as Error).message, { cause: err });
+    }
+  }
+
+  /**
+   * Decodes a framed record. A registry outage is retryable; anything else about the bytes
+   * (no magic byte, unknown id, truncated body) means this record can never be read.
+   */
+  async decode<T = unknown>(buffer: Buffer): Promise<T> {
+    try {
+      return (await this.registry.decode(buffer)) as T;
+    } catch (err) {
+      if (isRegistryUnavailable(err)) throw new RetryableError('schema registry unavailable', { cause: err });
+      throw new PoisonError('undecodable', (err as Error).message, { cause: err });
+    }
+  }
+}
+
+function isRegistryUnavailable(err: unknown): boolean {
+  const e = err as { status?: number; code?: string; message?: string; cause?: unknown };
+  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
+  const text = `${e?.code ?? ''} ${e?.message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|network/i.test(text);
+}

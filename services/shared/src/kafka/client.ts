@@ -1,0 +1,81 @@
+/**
+ * The only module that imports kafkajs: the rest of the code sees these few functions and types,
+ * so the client library can be swapped in one place.
+ */
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  CompressionTypes,
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type EachBatchPayload,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+  type ProducerConfig,
+  type RecordMetadata,
+  type IHeaders,
+  type LogEntry,
+} from 'kafkajs';
+import type { Logger } from '../logger.js';
+import type { TopicSpec } from '../topics.js';
+
+export type { Admin, Consumer, EachBatchPayload, KafkaMessage, Message, Producer, RecordMetadata, IHeaders };
+export { CompressionTypes };
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** How long one request may take before it is failed (and the caller decides what to do). */
+  requestTimeoutMs?: number;
+  /** Retries inside kafkajs before an error reaches us; kept small where we retry ourselves. */
+  retries?: number;
+}
+
+export function createKafka(opts: KafkaOptions): Kafka {
+  const log = opts.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    connectionTimeout: 3_000,
+    retry: { retries: opts.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const level = entry.level <= KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn' : 'debug';
+      log[level]({ namespace: entry.namespace, ...extra }, message);
+    },
+  });
+}
+
+export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
+  return kafka.producer({ allowAutoTopicCreation: false, ...config });
+}
+
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  return kafka.consumer({ allowAutoTopicCreation: false, ...config });
+}
+
+/** Creates the topics that do not exist yet; returns the names it created. */
+export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 })),
+      });
+    }
+    return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export type { Kafka };
