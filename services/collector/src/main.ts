@@ -1,0 +1,86 @@
+/** The collector process: wires configuration, clients and the app, then listens. */
+import { loadCollectorConfig } from './config.js';
+import { buildApp } from './app.js';
+import { RecordEncoder } from './encoder.js';
+import { SourceCache } from './source-cache.js';
+import { createCollectorMetrics } from './metrics.js';
+import { createLogger } from '../../shared/src/logger.js';
+import { Lifecycle } from '../../shared/src/lifecycle.js';
+import { createRegistry } from '../../shared/src/metrics/registry.js';
+import { createDb } from '../../shared/src/pg/gateway.js';
+import { AvroCodec } from '../../shared/src/avro/registry.js';
+import { createKafka, createProducer } from '../../shared/src/kafka/client.js';
+import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
+import { findSourceByKeyHash } from '../../shared/src/sources/store.js';
+import { ConfigError } from '../../shared/src/config.js';
+import { retryForever } from '../../shared/src/retry.js';
+
+let config;
+try {
+  config = loadCollectorConfig(process.env);
+} catch (err) {
+  process.stderr.write(`collector: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger('collector', config.logLevel);
+const lifecycle = new Lifecycle(logger);
+lifecycle.installSignalHandlers();
+const registry = createRegistry('collector');
+const metrics = createCollectorMetrics(registry);
+
+const db = createDb({ connectionString: config.databaseUrl, service: 'collector', registry, max: 4 });
+lifecycle.onStop('postgres', () => db.end());
+
+// A short internal retry budget: when the broker is down the request fails (503) well inside
+// PRODUCE_TIMEOUT_MS instead of being delivered late, after the client was told to retry.
+const kafka = createKafka({
+  brokers: config.kafkaBrokers,
+  clientId: 'cdp-collector',
+  logger,
+  requestTimeoutMs: config.produceTimeoutMs,
+  retries: 2,
+});
+const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+let producerConnected = false;
+producer.on(producer.events.CONNECT, () => (producerConnected = true));
+producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+
+const encoder = new RecordEncoder(new AvroCodec(config.schemaRegistryUrl));
+const sources = new SourceCache((hash) => findSourceByKeyHash(db, hash), config.sourceCacheTtlMs);
+
+const publisher = new BatchingPublisher(producer, {
+  lingerMs: config.lingerMs,
+  maxBatchRecords: 5_000,
+  timeoutMs: config.produceTimeoutMs,
+  onFlush: (records, seconds, ok) => {
+    metrics.produceSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
+    metrics.produceBatchRecords.observe(records);
+  },
+});
+
+const app = await buildApp(config, {
+  logger,
+  registry,
+  metrics,
+  isReady: () => encoder.loaded && producerConnected && !lifecycle.isStopping,
+  resolveSource: (key) => sources.resolve(key),
+  encode: (o) => encoder.encode(o),
+  publish: (records) => publisher.publish(records),
+});
+
+lifecycle.onStop('kafka-producer', async () => {
+  await publisher.drain();
+  await producer.disconnect();
+});
+// Registered last, so stopped first: stop accepting, finish in-flight requests and their produce calls.
+lifecycle.onStop('http', () => app.close());
+
+await app.listen({ port: config.port, host: config.host });
+logger.info({ port: config.port }, 'collector listening');
+
+await Promise.all([
+  retryForever('kafka producer connect', () => producer.connect(), logger, () => lifecycle.isStopping),
+  retryForever('schema ids', () => encoder.load(), logger, () => lifecycle.isStopping),
+]);
+logger.info('collector ready');

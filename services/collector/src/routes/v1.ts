@@ -1,0 +1,173 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { OutRecord } from '../../../shared/src/kafka/batching-publisher.js';
+import type { Source } from '../../../shared/src/sources/store.js';
+import { PoisonError, RetryableError } from '../../../shared/src/errors.js';
+import type { CollectorConfig } from '../config.js';
+import type { Json, RequestMeta } from '../mapping/common.js';
+import { mapSegmentMessage, type Outgoing } from '../mapping/segment.js';
+import { mapOrder } from '../mapping/order.js';
+import { mapCampaignEvent } from '../mapping/campaign-event.js';
+import { writeKeyOf } from '../source-cache.js';
+import {
+  batchSchema,
+  campaignEventsBodySchema,
+  errorSchema,
+  messageSchemas,
+  messageTypes,
+  ordersBodySchema,
+  successSchema,
+} from '../schemas.js';
+
+export interface V1Deps {
+  config: CollectorConfig;
+  resolveSource: (writeKey: string) => Promise<Source | undefined>;
+  encode: (o: Outgoing) => Promise<OutRecord>;
+  publish: (records: OutRecord[]) => Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    source?: Source;
+    eventCount?: number;
+  }
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly error: string,
+    message: string,
+    readonly errors?: { field: string; message: string }[],
+  ) {
+    super(message);
+  }
+}
+
+interface Endpoint {
+  url: string;
+  schema: object;
+  bodyLimit: number;
+  /** Items of the body, each with where it is (for error messages) and how it maps to a record. */
+  items: (body: Json) => { at: string; item: Json; map: (item: Json, meta: RequestMeta) => Outgoing }[];
+}
+
+export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void> {
+  const { config } = deps;
+
+  app.decorateRequest('source', undefined);
+  app.decorateRequest('eventCount', undefined);
+
+  // Authentication comes before validation, so a client with a wrong key hears 401, not 400.
+  app.addHook('preValidation', async (req) => {
+    const key = writeKeyOf(req.headers.authorization, req.body);
+    if (!key) throw new ApiError(401, 'unauthorized', 'a write key is required (HTTP Basic user, or writeKey in the body)');
+    const source = await deps.resolveSource(key).catch((err: unknown) => {
+      throw new RetryableError('source lookup unavailable', { cause: err });
+    });
+    if (!source) throw new ApiError(401, 'unauthorized', 'unknown or revoked write key');
+    req.source = source;
+  });
+
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: config.rateLimitPerSecond,
+    timeWindow: 1000,
+    keyGenerator: (req) => req.source?.id ?? req.ip,
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError(429, 'rate_limited', `more than ${ctx.max} requests per second for this source; retry after ${ctx.after}`),
+  });
+
+  const single = (type: string) => (body: Json) => [{ at: '(body)', item: body, map: segment(type) }];
+  const endpoints: Endpoint[] = [
+    ...messageTypes.map((type) => ({
+      url: `/v1/${type}`,
+      schema: messageSchemas[type],
+      bodyLimit: config.maxEventBytes,
+      items: single(type),
+    })),
+    {
+      url: '/v1/batch',
+      schema: batchSchema,
+      bodyLimit: config.maxBatchBytes,
+      items: (body) =>
+        (body.batch as Json[]).map((item, i) => ({ at: `batch[${i}]`, item, map: segment(String(item.type)) })),
+    },
+    {
+      url: '/v1/orders',
+      schema: ordersBodySchema,
+      bodyLimit: config.maxBatchBytes,
+      items: (body) =>
+        Array.isArray(body.orders)
+          ? (body.orders as Json[]).map((item, i) => ({ at: `orders[${i}]`, item, map: mapOrder }))
+          : [{ at: '(body)', item: body, map: mapOrder }],
+    },
+    {
+      url: '/v1/campaign-events',
+      schema: campaignEventsBodySchema,
+      bodyLimit: config.maxBatchBytes,
+      items: (body) =>
+        Array.isArray(body.events)
+          ? (body.events as Json[]).map((item, i) => ({ at: `events[${i}]`, item, map: mapCampaignEvent }))
+          : [{ at: '(body)', item: body, map: mapCampaignEvent }],
+    },
+  ];
+
+  for (const ep of endpoints) {
+    app.post(
+      ep.url,
+      {
+        bodyLimit: ep.bodyLimit,
+        schema: { body: ep.schema, response: { 200: successSchema, '4xx': errorSchema, '5xx': errorSchema } },
+      },
+      async (req, reply) => {
+        const body = req.body as Json;
+        const items = ep.items(body);
+        req.eventCount = items.length;
+        const meta: RequestMeta = {
+          receivedAt: Date.now(),
+          sourceId: req.source!.id,
+          ip: req.ip,
+          userAgent: req.headers['user-agent'],
+          sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
+        };
+        const records = await encodeAll(items, meta, config.maxEventBytes, deps.encode);
+        await deps.publish(records);
+        return reply.send({ success: true });
+      },
+    );
+  }
+}
+
+const segment = (type: string) => (item: Json, meta: RequestMeta) => mapSegmentMessage(type, item, meta);
+
+/** All or nothing: every item is checked and encoded before any is sent. */
+async function encodeAll(
+  items: ReturnType<Endpoint['items']>,
+  meta: RequestMeta,
+  maxEventBytes: number,
+  encode: V1Deps['encode'],
+): Promise<OutRecord[]> {
+  if (items.length > 1) {
+    const tooLarge = items
+      .filter(({ item }) => Buffer.byteLength(JSON.stringify(item)) > maxEventBytes)
+      .map(({ at }) => ({ field: at, message: `event is larger than ${maxEventBytes} bytes` }));
+    if (tooLarge.length > 0) throw new ApiError(413, 'too_large', 'an event is too large', tooLarge);
+  }
+  const records: OutRecord[] = [];
+  const invalid: { field: string; message: string }[] = [];
+  for (const { at, item, map } of items) {
+    try {
+      records.push(await encode(map(item, meta)));
+    } catch (err) {
+      if (!(err instanceof PoisonError)) throw err;
+      invalid.push({ field: at, message: `cannot be encoded: ${err.message}` });
+    }
+  }
+  if (invalid.length > 0) throw new ApiError(400, 'invalid', 'the request has invalid events', invalid);
+  return records;
+}
+
+export function routeOf(req: FastifyRequest): string {
+  return req.routeOptions.url ?? 'unmatched';
+}
