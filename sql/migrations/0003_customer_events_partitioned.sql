@@ -80,7 +80,19 @@ CREATE INDEX idx_customer_events_type_occurred ON customer_events(event_type, oc
 -- (UTC month bounds) unless it exists; returns its name, customer_events_pYYYYMM.
 -- Concurrency: the fast path only reads pg_class; creation is serialised with a
 -- transaction-scoped advisory lock on the fixed key 1667526757 ('cdpe'), the catalog is
--- re-checked under the lock, and CREATE TABLE IF NOT EXISTS is the last line of defence.
+-- re-checked under the lock, and CREATE TABLE IF NOT EXISTS is the last line of defence
+-- (it also covers REPEATABLE READ callers, whose snapshot predates the other session's
+-- commit).
+-- Locking: the partition is created as a plain table (LIKE the parent) and then
+-- attached. ATTACH PARTITION takes only SHARE UPDATE EXCLUSIVE on customer_events, so it
+-- neither waits for nor blocks readers and writers of customer_events (CREATE TABLE ...
+-- PARTITION OF would take ACCESS EXCLUSIVE on the parent and queue behind every open
+-- query on it). Indexes, the primary key and the foreign key of the parent are added to
+-- the new table by the ATTACH; cloning the foreign key takes SHARE ROW EXCLUSIVE on
+-- customers, so creation waits for transactions that are writing customers at that
+-- moment. Callers should therefore create partitions ahead of time, and call this
+-- function in its own short transaction before the transaction that inserts the events
+-- (see sql/README.md).
 CREATE OR REPLACE FUNCTION ensure_customer_events_partition(ts timestamptz)
 RETURNS text
 LANGUAGE plpgsql
@@ -112,15 +124,30 @@ BEGIN
 
     PERFORM pg_advisory_xact_lock(1667526757);
 
-    -- re-check under the lock (a new statement sees rows committed while we waited)
-    IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                   WHERE c.relname = part_name AND n.nspname = parent_nsp) THEN
-        EXECUTE format(
-            'CREATE TABLE IF NOT EXISTS %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
-            parent_nsp, part_name, parent_nsp, 'customer_events',
-            to_char(month_start, 'YYYY-MM-DD HH24:MI:SS') || '+00',
-            to_char(month_end,   'YYYY-MM-DD HH24:MI:SS') || '+00');
+    -- re-check under the lock (in READ COMMITTED a new statement sees rows committed
+    -- while we waited)
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relname = part_name AND n.nspname = parent_nsp) THEN
+        RETURN part_name;
     END IF;
+
+    EXECUTE format(
+        'CREATE TABLE IF NOT EXISTS %I.%I (LIKE %I.%I INCLUDING DEFAULTS INCLUDING GENERATED'
+        ' INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)',
+        parent_nsp, part_name, parent_nsp, 'customer_events');
+
+    -- IF NOT EXISTS skipped it: another session created and attached it after our
+    -- snapshot was taken (REPEATABLE READ / SERIALIZABLE callers). The catalog cache is
+    -- current again after CREATE TABLE, so this lookup sees it.
+    IF pg_partition_root(to_regclass(format('%I.%I', parent_nsp, part_name))) IS NOT NULL THEN
+        RETURN part_name;
+    END IF;
+
+    EXECUTE format(
+        'ALTER TABLE %I.%I ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+        parent_nsp, 'customer_events', parent_nsp, part_name,
+        to_char(month_start, 'YYYY-MM-DD HH24:MI:SS') || '+00',
+        to_char(month_end,   'YYYY-MM-DD HH24:MI:SS') || '+00');
 
     RETURN part_name;
 END;

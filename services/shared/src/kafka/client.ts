@@ -6,6 +6,7 @@ import {
   Kafka,
   logLevel as KafkaLogLevel,
   CompressionTypes,
+  CompressionCodecs,
   type Admin,
   type Consumer,
   type ConsumerConfig,
@@ -22,7 +23,7 @@ import type { Logger } from '../logger.js';
 import type { TopicSpec } from '../topics.js';
 
 export type { Admin, Consumer, EachBatchPayload, KafkaMessage, Message, Producer, RecordMetadata, IHeaders };
-export { CompressionTypes };
+export { CompressionTypes, CompressionCodecs };
 
 export interface KafkaOptions {
   brokers: string[];

@@ -1,0 +1,21 @@
+import { commonConfig, field, loadConfig, type Env } from '../../shared/src/config.js';
+
+export const sinkConfigSpec = {
+  ...commonConfig,
+  port: field.int('EVENT_SINK_PORT', 9101, { min: 0, max: 65535 }),
+  groupId: field.string('EVENT_SINK_GROUP', 'cdp-event-sink'),
+  maxBatchRecords: field.int('EVENT_SINK_MAX_BATCH', 5_000, { min: 1, max: 100_000 }),
+  maxWaitMs: field.int('EVENT_SINK_MAX_WAIT_MS', 100, { min: 0, max: 10_000 }),
+  concurrency: field.int('EVENT_SINK_CONCURRENCY', 2, { min: 1, max: 64 }),
+  maxFutureMs: field.int('EVENT_MAX_FUTURE_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
+  dedupRetentionDays: field.int('DEDUP_RETENTION_DAYS', 7, { min: 1, max: 3650 }),
+};
+
+export type SinkConfig = ReturnType<typeof loadSinkConfig>;
+
+export function loadSinkConfig(env: Env) {
+  return loadConfig(sinkConfigSpec, env);
+}
+
+/** Events claiming to be older than this are not history, they are broken clocks. */
+export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);

@@ -1,0 +1,152 @@
+import type { AvroCodec } from '../../shared/src/avro/registry.js';
+import type { KafkaMessage } from '../../shared/src/kafka/client.js';
+import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
+import type { Db } from '../../shared/src/pg/gateway.js';
+import type { Logger } from '../../shared/src/logger.js';
+import type { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
+import type { PartitionBatch } from '../../shared/src/pipeline/partition-consumer.js';
+import { PoisonError } from '../../shared/src/errors.js';
+import { dlq, ok, type Result } from '../../shared/src/pipeline/results.js';
+import { resolveCustomers } from '../../shared/src/customers/resolve.js';
+import { lockOffset, readOffsets, storeOffset } from '../../shared/src/pg/offsets.js';
+import { mapEventRow, type EventRow } from './mapping/event-row.js';
+import type { EventRecord } from './mapping/event-record.js';
+import type { TimeLimits } from './mapping/occurred-at.js';
+import { COPY_SQL, copyLine } from './copy-text.js';
+import { PartitionCache, monthKey } from './partitions.js';
+import type { SinkMetrics } from './metrics.js';
+
+export interface SinkDeps {
+  db: Db;
+  codec: AvroCodec;
+  deadLetters: DeadLetters;
+  publish: (records: OutRecord[]) => Promise<void>;
+  metrics: SinkMetrics;
+  logger: Logger;
+  groupId: string;
+  limits: TimeLimits;
+}
+
+export const DEDUP_SCOPE = 'events';
+
+interface Mapped {
+  offset: number;
+  row: EventRow;
+  receivedAt: number;
+}
+
+/**
+ * Applies one partition batch exactly once: poison records go to the dead-letter topic (acknowledged
+ * before anything commits), then in ONE transaction the offset row is locked, records at or past
+ * the stored offset that are not duplicates by (source, messageId) are COPYed in, and the offset
+ * advances past the batch. A crash anywhere before COMMIT leaves no trace; after it, nothing is redone.
+ */
+export class EventSink {
+  private readonly partitions: PartitionCache;
+
+  constructor(private readonly deps: SinkDeps) {
+    this.partitions = new PartitionCache(deps.db);
+  }
+
+  storedOffsets(topic: string): Promise<Map<number, number>> {
+    return readOffsets(this.deps.db, this.deps.groupId, topic);
+  }
+
+  async handle(batch: PartitionBatch): Promise<void> {
+    const { db, metrics, groupId } = this.deps;
+    const started = process.hrtime.bigint();
+    const { topic, partition } = batch;
+    const lastOffset = Number(batch.messages[batch.messages.length - 1]!.offset);
+
+    // Skip what an earlier run already committed before doing any work (or dead-lettering) again.
+    const applied = (await readOffsets(db, groupId, topic)).get(partition) ?? 0;
+    const fresh = batch.messages.filter((m) => Number(m.offset) >= applied);
+    metrics.duplicates.inc({ kind: 'offset' }, batch.messages.length - fresh.length);
+    if (fresh.length === 0) return;
+
+    const mapped: Mapped[] = [];
+    const poison: OutRecord[] = [];
+    for (const message of fresh) {
+      const result = await this.mapMessage(message);
+      if (result.ok) {
+        mapped.push({ offset: Number(message.offset), ...result.value });
+      } else {
+        metrics.deadLettered.inc({ reason: result.reason });
+        poison.push(await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors));
+      }
+    }
+    if (poison.length > 0) await this.deps.publish(poison);
+
+    await this.partitions.ensure(mapped.map((m) => m.row.occurredAt));
+
+    let written = 0;
+    let copySeconds = 0;
+    await db.transaction('sink.batch', async (tx) => {
+      const next = await lockOffset(tx, groupId, topic, partition);
+      const todo = mapped.filter((m) => m.offset >= next);
+      const unique = await this.dropDuplicates(tx, todo);
+      const customers = await resolveCustomers(
+        tx,
+        unique.map(({ row }) => ({ externalId: row.externalId, identityType: row.identityType, seenAt: row.occurredAt })),
+      );
+      if (unique.length > 0) {
+        const copyStart = process.hrtime.bigint();
+        written = await tx.copyFrom(
+          'sink.copy',
+          COPY_SQL,
+          unique.map(({ row }) => copyLine(row, customers.get(row.externalId)!)),
+        );
+        copySeconds = Number(process.hrtime.bigint() - copyStart) / 1e9;
+      }
+      if (lastOffset + 1 > next) await storeOffset(tx, groupId, topic, partition, lastOffset + 1);
+    });
+
+    const committedAt = Date.now();
+    metrics.rowsWritten.inc(written);
+    metrics.batchRows.observe(batch.messages.length);
+    metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (copySeconds > 0) metrics.copyRowsPerSecond.set(written / copySeconds);
+    metrics.lag.set({ topic, partition: String(partition) }, batch.lag);
+    for (const m of mapped) metrics.freshness.observe(Math.max(0, committedAt - m.receivedAt) / 1000);
+  }
+
+  private async mapMessage(message: KafkaMessage): Promise<Result<{ row: EventRow; receivedAt: number }>> {
+    if (!message.value) return dlq('undecodable', 'record has no value (tombstone)');
+    let record: EventRecord;
+    try {
+      record = await this.deps.codec.decode<EventRecord>(message.value);
+    } catch (err) {
+      if (err instanceof PoisonError) return dlq(err.reason, err.message);
+      throw err;
+    }
+    const mapped = mapEventRow(record, this.deps.limits);
+    return mapped.ok ? ok({ row: mapped.value, receivedAt: record.receivedAt }) : mapped;
+  }
+
+  /**
+   * Drops records whose (source, messageId) was applied before, or appears earlier in this batch.
+   * The dedup rows are inserted in the same transaction, so they commit or vanish with the events.
+   */
+  private async dropDuplicates(tx: Parameters<Parameters<Db['transaction']>[1]>[0], todo: Mapped[]): Promise<Mapped[]> {
+    if (todo.length === 0) return todo;
+    const firstSeen = new Map<string, Mapped>();
+    for (const m of todo) {
+      const key = `${m.row.sourceKey}\u0000${m.row.messageId}`;
+      if (!firstSeen.has(key)) firstSeen.set(key, m);
+    }
+    const candidates = [...firstSeen.values()];
+    const { rows } = await tx.query<{ source_key: string; message_id: string }>(
+      'sink.dedup',
+      `INSERT INTO message_dedup (scope, source_key, message_id)
+       SELECT $1, s, m FROM unnest($2::text[], $3::text[]) AS t(s, m)
+       ON CONFLICT DO NOTHING RETURNING source_key, message_id`,
+      [DEDUP_SCOPE, candidates.map((m) => m.row.sourceKey), candidates.map((m) => m.row.messageId)],
+    );
+    const inserted = new Set(rows.map((r) => `${r.source_key}\u0000${r.message_id}`));
+    const unique = candidates.filter((m) => inserted.has(`${m.row.sourceKey}\u0000${m.row.messageId}`));
+    this.deps.metrics.duplicates.inc({ kind: 'message' }, todo.length - unique.length);
+    return unique;
+  }
+}
+
+export { monthKey };

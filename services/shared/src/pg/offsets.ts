@@ -1,0 +1,44 @@
+import type { Queryable } from './gateway.js';
+
+/**
+ * Kafka offsets kept in PostgreSQL, written in the same transaction as the rows they produced:
+ * the database, not Kafka, says how far a processor got.
+ */
+export async function readOffsets(db: Queryable, group: string, topic: string): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ kafka_partition: number; next_offset: number }>(
+    'offsets.read',
+    'SELECT kafka_partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
+    [group, topic],
+  );
+  return new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+}
+
+/**
+ * Locks the partition's offset row for this transaction and returns the next offset to apply.
+ * Two consumers that both believe they own a partition (a rebalance with a slow zombie) queue
+ * here, and the second sees what the first committed.
+ */
+export async function lockOffset(tx: Queryable, group: string, topic: string, partition: number): Promise<number> {
+  await tx.query(
+    'offsets.init',
+    `INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
+     VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
+    [group, topic, partition],
+  );
+  const { rows } = await tx.query<{ next_offset: number }>(
+    'offsets.lock',
+    `SELECT next_offset FROM consumer_offsets
+     WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 FOR UPDATE`,
+    [group, topic, partition],
+  );
+  return Number(rows[0]!.next_offset);
+}
+
+export async function storeOffset(tx: Queryable, group: string, topic: string, partition: number, next: number): Promise<void> {
+  await tx.query(
+    'offsets.store',
+    `UPDATE consumer_offsets SET next_offset = $4, updated_at = now()
+     WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3`,
+    [group, topic, partition, next],
+  );
+}

@@ -1,0 +1,44 @@
+import type { KafkaMessage } from '../kafka/client.js';
+import type { AvroCodec } from '../avro/registry.js';
+import type { OutRecord } from '../kafka/batching-publisher.js';
+import { dlqTopic, valueSubject } from '../topics.js';
+import { readSchemaFile } from '../avro/registry.js';
+
+/**
+ * Builds `<topic>.dlq` records: the original bytes, key, headers, partition and offset with the
+ * reason, so a record can be inspected and replayed. The envelope is Avro like everything else.
+ */
+export class DeadLetters {
+  private schemaId: number | undefined;
+
+  constructor(
+    private readonly codec: AvroCodec,
+    private readonly service: string,
+  ) {}
+
+  async load(topic: string): Promise<void> {
+    this.schemaId = await this.codec.register(valueSubject(dlqTopic(topic)), await readSchemaFile('dead-letter.avsc'));
+  }
+
+  async record(topic: string, partition: number, message: KafkaMessage, reason: string, errors: string[]): Promise<OutRecord> {
+    if (this.schemaId === undefined) throw new Error('DeadLetters.load() was not called');
+    const headers = Object.entries(message.headers ?? {}).flatMap(([key, v]) =>
+      (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: value === undefined ? null : Buffer.from(value) })),
+    );
+    const value = {
+      originalTopic: topic,
+      partition,
+      offset: Number(message.offset),
+      timestamp: Number(message.timestamp) || null,
+      key: message.key ?? null,
+      headers,
+      payload: message.value ?? null,
+      reason,
+      errors: errors.map((e) => e.slice(0, 2_000)),
+      attempts: 1,
+      service: this.service,
+      failedAt: Date.now(),
+    };
+    return { topic: dlqTopic(topic), key: message.key?.toString('utf8') ?? null, value: await this.codec.encode(this.schemaId, value) };
+  }
+}
