@@ -16,7 +16,6 @@ import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
 import { startPartitionConsumer } from '../../shared/src/pipeline/partition-consumer.js';
 import { startDedupPruner } from '../../shared/src/pipeline/dedup-pruner.js';
 import { retryForever } from '../../shared/src/retry.js';
-import { Topics } from '../../shared/src/topics.js';
 
 let config;
 try {
@@ -60,11 +59,12 @@ const sink = new EventSink({
   logger,
   groupId: config.groupId,
   limits: { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS },
+  faultPauseBeforeCommitMs: config.faultPauseBeforeCommitMs,
 });
 
 const stopped = () => lifecycle.isStopping;
 await retryForever('kafka producer connect', () => producer.connect(), logger, stopped);
-await retryForever('dead-letter schema', () => deadLetters.load(Topics.events), logger, stopped);
+await retryForever('dead-letter schema', () => deadLetters.load(config.topic), logger, stopped);
 
 const pruner = startDedupPruner(db, config.dedupRetentionDays, logger);
 lifecycle.onStop('dedup-pruner', async () => pruner.stop());
@@ -75,10 +75,10 @@ const consumer = await retryForever(
     startPartitionConsumer({
       kafka,
       groupId: config.groupId,
-      topic: Topics.events,
+      topic: config.topic,
       logger,
       handle: (batch) => sink.handle(batch),
-      storedOffsets: () => sink.storedOffsets(Topics.events),
+      storedOffsets: () => sink.storedOffsets(config.topic),
       onFatal: (err) => void lifecycle.shutdown(err),
       onRetry: () => metrics.retries.inc(),
       maxBatchRecords: config.maxBatchRecords,

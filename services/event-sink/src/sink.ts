@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/src/logger.js';
 import type { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
 import type { PartitionBatch } from '../../shared/src/pipeline/partition-consumer.js';
 import { PoisonError } from '../../shared/src/errors.js';
+import { sleep } from '../../shared/src/retry.js';
 import { dlq, ok, type Result } from '../../shared/src/pipeline/results.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
 import { lockOffset, readOffsets, storeOffset } from '../../shared/src/pg/offsets.js';
@@ -25,6 +26,7 @@ export interface SinkDeps {
   logger: Logger;
   groupId: string;
   limits: TimeLimits;
+  faultPauseBeforeCommitMs?: number;
 }
 
 export const DEDUP_SCOPE = 'events';
@@ -99,6 +101,7 @@ export class EventSink {
         copySeconds = Number(process.hrtime.bigint() - copyStart) / 1e9;
       }
       if (lastOffset + 1 > next) await storeOffset(tx, groupId, topic, partition, lastOffset + 1);
+      if (this.deps.faultPauseBeforeCommitMs) await sleep(this.deps.faultPauseBeforeCommitMs);
     });
 
     const committedAt = Date.now();

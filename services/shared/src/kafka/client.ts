@@ -2,11 +2,10 @@
  * The only module that imports kafkajs: the rest of the code sees these few functions and types,
  * so the client library can be swapped in one place.
  */
-import {
+import kafkajs, {
   Kafka,
   logLevel as KafkaLogLevel,
   CompressionTypes,
-  CompressionCodecs,
   type Admin,
   type Consumer,
   type ConsumerConfig,
@@ -23,6 +22,9 @@ import type { Logger } from '../logger.js';
 import type { TopicSpec } from '../topics.js';
 
 export type { Admin, Consumer, EachBatchPayload, KafkaMessage, Message, Producer, RecordMetadata, IHeaders };
+// kafkajs is CommonJS and builds its exports in a way Node's ESM loader cannot detect for
+// CompressionCodecs (a named import of it fails at link time), so take it from the default export.
+const CompressionCodecs = kafkajs.CompressionCodecs;
 export { CompressionTypes, CompressionCodecs };
 
 export interface KafkaOptions {

@@ -1,0 +1,138 @@
+import t from 'tap';
+import { createDb } from '../../shared/src/pg/gateway.js';
+import { createRegistry } from '../../shared/src/metrics/registry.js';
+import { createConsumer, createProducer, CompressionTypes, type KafkaMessage } from '../../shared/src/kafka/client.js';
+import { registerCodecs } from '../../shared/src/kafka/codecs.js';
+import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
+import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
+import { startPartitionConsumer } from '../../shared/src/pipeline/partition-consumer.js';
+import { dlqTopic } from '../../shared/src/topics.js';
+import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
+import { EventSink } from '../src/sink.js';
+import { createSinkMetrics } from '../src/metrics.js';
+import { codec, kafka, privateTopic, produce, testEvents, encode } from './support.js';
+
+registerCodecs();
+const registry = createRegistry('sink-test');
+const metrics = createSinkMetrics(registry);
+const db = createDb({ connectionString: config.databaseUrl, service: 'sink-test', registry });
+const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1000, timeoutMs: 10_000 });
+t.before(() => producer.connect());
+t.teardown(async () => {
+  await producer.disconnect();
+  await db.end();
+});
+
+const limits = { maxFutureMs: 24 * 3600_000, earliestMs: Date.UTC(2000, 0, 1) };
+
+async function newSink(topic: string, groupId = randomName('group')) {
+  const deadLetters = new DeadLetters(codec, 'sink-test');
+  await deadLetters.load(topic);
+  return new EventSink({ db, codec, deadLetters, publish: (r) => publisher.publish(r), metrics, logger, groupId, limits });
+}
+
+/** Runs the sink on `topic` as the service does, until stopped. */
+async function runSink(t: { teardown(fn: () => unknown): void; fail(msg: string): void }, topic: string, groupId = randomName('group')) {
+  const sink = await newSink(topic, groupId);
+  const consumer = await startPartitionConsumer({
+    kafka,
+    groupId,
+    topic,
+    logger,
+    handle: (b) => sink.handle(b),
+    storedOffsets: () => sink.storedOffsets(topic),
+    onFatal: (err) => t.fail(`sink crashed: ${err.message}`),
+    maxBatchRecords: 500,
+    maxWaitMs: 50,
+    partitionsConcurrently: 2,
+  });
+  t.teardown(() => consumer.stop());
+  return sink;
+}
+
+const rowsFor = async (messageIds: string[]) =>
+  (
+    await db.query<{ message_id: string; part: string; event_type: string; occurred_at: Date }>(
+      'test.rows',
+      `SELECT message_id, tableoid::regclass::text AS part, event_type, occurred_at FROM customer_events WHERE message_id = ANY($1)`,
+      [messageIds],
+    )
+  ).rows;
+
+const waitForRows = (messageIds: string[], n: number) =>
+  waitFor(`${n} rows`, async () => {
+    const rows = await rowsFor(messageIds);
+    return rows.length >= n ? rows : undefined;
+  });
+
+t.test('the same messageId twice lands once; replays from offset 0 land once', async (t) => {
+  const topic = await privateTopic(1);
+  const events = testEvents(5);
+  const ids = events.map((e) => e.messageId);
+  // A client retry: the same event again, as a different Kafka record.
+  await produce(topic, [...events, events[2]!, { ...events[3]!, receivedAt: events[3]!.receivedAt + 5000 }]);
+  const groupId = randomName('group');
+  await runSink(t, topic, groupId);
+  const rows = await waitForRows(ids, 5);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal((await rowsFor(ids)).length, 5, 'five distinct events, five rows');
+  t.equal(rows.length, 5);
+
+  // Replay the partition from offset 0 through the same group: the stored offset skips everything.
+  const messages: KafkaMessage[] = await Promise.all(
+    events.map(async (e, i) => ({ offset: String(i), value: await encode(e), key: null, timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage),
+  );
+  const sameGroup = await newSink(topic, groupId);
+  await sameGroup.handle({ topic, partition: 0, messages, lag: 0 });
+  // And through a group with no stored offsets (as if the offsets were lost): messageIds drop them.
+  const otherGroup = await newSink(topic);
+  await otherGroup.handle({ topic, partition: 0, messages, lag: 0 });
+  t.equal((await rowsFor(ids)).length, 5, 'still five rows after both replays');
+});
+
+t.test('events across three months land in three partitions', async (t) => {
+  const topic = await privateTopic();
+  const months = [Date.UTC(2024, 0, 10), Date.UTC(2024, 1, 10), Date.UTC(2024, 2, 10)];
+  const events = testEvents(6, (i) => ({ timestamp: months[i % 3]!, sentAt: null }));
+  await produce(topic, events);
+  await runSink(t, topic);
+  const rows = await waitForRows(events.map((e) => e.messageId), 6);
+  t.same([...new Set(rows.map((r) => r.part))].sort(), ['customer_events_p202401', 'customer_events_p202402', 'customer_events_p202403']);
+});
+
+t.test('poison goes to the dead-letter topic with its bytes and reason; its neighbours land', async (t) => {
+  const topic = await privateTopic(1);
+  const [before, after] = testEvents(2);
+  const future = testEvents(1, () => ({ timestamp: Date.now() + 40 * 24 * 3600_000 }))[0]!;
+  const garbage = Buffer.from('definitely not avro');
+  await produce(topic, [before!, garbage, future, after!]);
+  await runSink(t, topic);
+  await waitForRows([before!.messageId, after!.messageId], 2);
+  t.equal((await rowsFor([future.messageId])).length, 0, 'the future-dated event is not in the table');
+
+  const consumer = createConsumer(kafka, { groupId: randomName('dlq-reader') });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
+  const letters: Record<string, unknown>[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)) });
+  await waitFor('two dead letters', () => letters.length >= 2);
+  const byReason = Object.fromEntries(letters.map((l) => [l.reason as string, l]));
+  t.match(byReason.undecodable, { originalTopic: topic, partition: 0, offset: 1, service: 'sink-test' });
+  t.same(byReason.undecodable!.payload, garbage, 'the original bytes');
+  t.match(byReason['future-timestamp'], { offset: 2 });
+});
+
+t.test('records produced directly with snappy, lz4 and zstd land like HTTP events', async (t) => {
+  const topic = await privateTopic(1);
+  const all: string[] = [];
+  for (const compression of [CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD, CompressionTypes.GZIP]) {
+    const events = testEvents(3, () => ({ sourceId: null }));
+    all.push(...events.map((e) => e.messageId));
+    await produce(topic, events, compression);
+  }
+  await runSink(t, topic);
+  const rows = await waitForRows(all, 12);
+  t.equal(rows.length, 12);
+});
