@@ -8,6 +8,8 @@ export const sinkConfigSpec = {
   topic: field.string('EVENT_SINK_TOPIC', 'cdp.events'),
   maxBatchRecords: field.int('EVENT_SINK_MAX_BATCH', 5_000, { min: 1, max: 100_000 }),
   maxWaitMs: field.int('EVENT_SINK_MAX_WAIT_MS', 100, { min: 0, max: 10_000 }),
+  /** How long a dead member keeps its partitions before the group moves them. */
+  sessionTimeoutMs: field.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
   concurrency: field.int('EVENT_SINK_CONCURRENCY', 2, { min: 1, max: 64 }),
   maxFutureMs: field.int('EVENT_MAX_FUTURE_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
   dedupRetentionDays: field.int('DEDUP_RETENTION_DAYS', 7, { min: 1, max: 3650 }),

@@ -84,6 +84,7 @@ const consumer = await retryForever(
       maxBatchRecords: config.maxBatchRecords,
       maxWaitMs: config.maxWaitMs,
       partitionsConcurrently: config.concurrency,
+      sessionTimeoutMs: config.sessionTimeoutMs,
     }),
   logger,
   stopped,

@@ -27,6 +27,7 @@ export interface PartitionConsumerOptions {
   /** How long the broker may wait to fill a fetch: the time side of batching. */
   maxWaitMs: number;
   partitionsConcurrently: number;
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function startPartitionConsumer(opts: PartitionConsumerOptions): Pr
     groupId: opts.groupId,
     maxWaitTimeInMs: opts.maxWaitMs,
     maxBytesPerPartition: 4 * 1024 * 1024,
-    sessionTimeout: 30_000,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: 3_000,
     // A consumer that cannot reach the broker keeps trying instead of exiting.
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },

@@ -1,0 +1,105 @@
+/**
+ * The process, not the functions: kill -9 the sink while a batch transaction is open (after its
+ * COPY, before COMMIT), restart it, and the table holds every event exactly once. Then SIGTERM
+ * stops it cleanly with exit code 0.
+ */
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createDb } from '../../shared/src/pg/gateway.js';
+import { createRegistry } from '../../shared/src/metrics/registry.js';
+import { repoPath } from '../../shared/src/repo-path.js';
+import { config, randomName, waitFor } from '../../shared/test/support.js';
+import { privateTopic, produce, testEvents } from './support.js';
+
+const db = createDb({ connectionString: config.databaseUrl, service: 'crash-test', registry: createRegistry('crash-test') });
+t.teardown(() => db.end());
+
+function startSink(topic: string, group: string, extraEnv: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('services/event-sink/src/main.ts')], {
+    cwd: repoPath(),
+    env: {
+      ...process.env,
+      EVENT_SINK_TOPIC: topic,
+      EVENT_SINK_GROUP: group,
+      EVENT_SINK_PORT: '0',
+      EVENT_SINK_MAX_BATCH: '100',
+      LOG_LEVEL: 'warn',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (d) => process.stderr.write(`[sink ${child.pid}] ${d}`));
+  return child;
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+const countRows = async (ids: string[]) =>
+  (
+    await db.query<{ n: number; d: number }>(
+      'test.count',
+      'SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS d FROM customer_events WHERE message_id = ANY($1)',
+      [ids],
+    )
+  ).rows[0]!;
+
+t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => {
+  const N = 1000;
+  const topic = await privateTopic(1);
+  const group = randomName('crash-group');
+  const events = testEvents(N);
+  const ids = events.map((e) => e.messageId);
+  await produce(topic, events);
+
+  const first = startSink(topic, group, { FAULT_PAUSE_BEFORE_COMMIT_MS: '1500' });
+  t.teardown(() => void first.kill('SIGKILL'));
+  // Once a batch has committed, wait for the next transaction to have written its rows and offset:
+  // it now waits to COMMIT.
+  await waitFor(
+    'a sink transaction open after its COPY',
+    async () => {
+      if ((await countRows(ids)).n === 0) return false;
+      const { rows } = await db.query<{ n: number }>(
+        'test.open-tx',
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE application_name = 'event-sink' AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+      );
+      return rows[0]!.n > 0;
+    },
+    60_000,
+    20,
+  );
+  first.kill('SIGKILL');
+  t.match(await exited(first), { signal: 'SIGKILL' });
+  const atCrash = await countRows(ids);
+  t.ok(atCrash.n > 0 && atCrash.n < N, `crashed mid-stream with ${atCrash.n} of ${N} rows committed`);
+  t.equal(atCrash.n % 100, 0, 'only whole batches are visible');
+
+  const second = startSink(topic, group);
+  t.teardown(() => void second.kill('SIGKILL'));
+  const done = await waitFor('all rows', async () => {
+    const c = await countRows(ids);
+    return c.n >= N ? c : undefined;
+  }, 60_000);
+  // Give a duplicate, if there were one, the time to show up.
+  await new Promise((r) => setTimeout(r, 1000));
+  const final = await countRows(ids);
+  t.equal(final.n, N, 'exactly N rows');
+  t.equal(final.d, N, 'no message twice');
+  t.equal(done.n, N);
+
+  second.kill('SIGTERM');
+  const stop = await exited(second);
+  t.equal(stop.code, 0, 'SIGTERM stops it cleanly');
+  const { rows } = await db.query<{ next_offset: number }>(
+    'test.offset',
+    'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
+    [group, topic],
+  );
+  t.equal(Number(rows[0]!.next_offset), N, 'the stored offset is past every record');
+});
