@@ -8,6 +8,11 @@ export const sinkConfigSpec = {
   topic: field.string('EVENT_SINK_TOPIC', 'cdp.events'),
   maxBatchRecords: field.int('EVENT_SINK_MAX_BATCH', 5_000, { min: 1, max: 100_000 }),
   maxWaitMs: field.int('EVENT_SINK_MAX_WAIT_MS', 100, { min: 0, max: 10_000 }),
+  /**
+   * COPY format. Text and binary measured equal within noise here (bench/src/copy-formats.ts:
+   * index maintenance dominates, not parsing), so text, the simpler one, is the default.
+   */
+  copyFormat: field.oneOf('EVENT_SINK_COPY_FORMAT', ['text', 'binary'] as const, 'text'),
   /** How long a dead member keeps its partitions before the group moves them. */
   sessionTimeoutMs: field.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
   concurrency: field.int('EVENT_SINK_CONCURRENCY', 2, { min: 1, max: 64 }),

@@ -60,6 +60,7 @@ const sink = new EventSink({
   groupId: config.groupId,
   limits: { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS },
   faultPauseBeforeCommitMs: config.faultPauseBeforeCommitMs,
+  copyFormat: config.copyFormat,
 });
 
 const stopped = () => lifecycle.isStopping;

@@ -14,6 +14,7 @@ import { mapEventRow, type EventRow } from './mapping/event-row.js';
 import type { EventRecord } from './mapping/event-record.js';
 import type { TimeLimits } from './mapping/occurred-at.js';
 import { COPY_SQL, copyLine } from './copy-text.js';
+import { COPY_BINARY_SQL, copyBinary } from './copy-binary.js';
 import { PartitionCache, monthKey } from './partitions.js';
 import type { SinkMetrics } from './metrics.js';
 
@@ -27,6 +28,7 @@ export interface SinkDeps {
   groupId: string;
   limits: TimeLimits;
   faultPauseBeforeCommitMs?: number;
+  copyFormat?: 'text' | 'binary';
 }
 
 export const DEDUP_SCOPE = 'events';
@@ -93,11 +95,11 @@ export class EventSink {
       );
       if (unique.length > 0) {
         const copyStart = process.hrtime.bigint();
-        written = await tx.copyFrom(
-          'sink.copy',
-          COPY_SQL,
-          unique.map(({ row }) => copyLine(row, customers.get(row.externalId)!)),
-        );
+        const resolved = unique.map(({ row }) => ({ row, customerId: customers.get(row.externalId)! }));
+        written =
+          this.deps.copyFormat === 'binary'
+            ? await tx.copyFrom('sink.copy', COPY_BINARY_SQL, copyBinary(resolved))
+            : await tx.copyFrom('sink.copy', COPY_SQL, resolved.map(({ row, customerId }) => copyLine(row, customerId)));
         copySeconds = Number(process.hrtime.bigint() - copyStart) / 1e9;
       }
       if (lastOffset + 1 > next) await storeOffset(tx, groupId, topic, partition, lastOffset + 1);

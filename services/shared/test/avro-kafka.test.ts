@@ -2,7 +2,7 @@
  * Avro through the real registry and the real broker: register, produce, consume, decode; a
  * record that is not Confluent-framed is poison; every compression codec round-trips a batch.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AvroCodec, readSchemaFile } from '../src/avro/registry.js';
 import { CompressionCodecs, CompressionTypes, createProducer, ensureTopics, type Kafka, type Producer } from '../src/kafka/client.js';
 import { registerCodecs } from '../src/kafka/codecs.js';
@@ -35,7 +35,7 @@ t.teardown(async () => {
   await fetch(`${url}?permanent=true`, { method: 'DELETE' }).catch(() => undefined);
 });
 
-async function privateTopic(): Promise<string> {
+async function privateTopic(t: Test): Promise<string> {
   const topic = randomName('test.avro');
   topics.push(topic);
   t.same(await ensureTopics(kafka, [{ topic, partitions: 1 }]), [topic], `created ${topic}`);
@@ -78,7 +78,7 @@ t.test('a record encoded with a registered schema comes back equal through broke
   t.equal(await codec.register(subject, await readSchemaFile('event.avsc')), id, 'registering again is idempotent');
   t.equal(await codec.latestId(subject), id);
 
-  const topic = await privateTopic();
+  const topic = await privateTopic(t);
   const value = eventValue(0);
   const bytes = await codec.encode(id, value);
   t.equal(bytes[0], 0, 'magic byte');
@@ -92,7 +92,7 @@ t.test('a record encoded with a registered schema comes back equal through broke
 });
 
 t.test('a record that is not Confluent-framed, or names an unknown schema id, is poison (undecodable)', async (t) => {
-  const topic = await privateTopic();
+  const topic = await privateTopic(t);
   const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('body')]);
   await producer.send({
     topic,
@@ -135,7 +135,7 @@ t.test('every compression codec round-trips a batch through the broker', async (
       };
     };
     try {
-      const topic = await privateTopic();
+      const topic = await privateTopic(t);
       const values = Array.from({ length: 50 }, (_, i) => eventValue(i));
       const encoded = await Promise.all(values.map((v) => codec.encode(id, v)));
       await producer.send({

@@ -76,7 +76,9 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow
   const utm = { ...utmFromUrl(page?.url ?? null), ...definedOnly(ctx.campaign) };
   const agent = parseUserAgent(ctx.userAgent);
   const eventType = eventTypeOf(e.type, e.event);
-  const ip = ctx.ip && isIP(ctx.ip) ? ctx.ip : null;
+  // PostgreSQL's inet takes no IPv6 zone index (fe80::1%eth0).
+  const rawIp = ctx.ip?.split('%')[0] ?? null;
+  const ip = rawIp && isIP(rawIp) ? rawIp : null;
   const screen = ctx.screen?.width && ctx.screen?.height ? `${ctx.screen.width}x${ctx.screen.height}` : null;
 
   return ok({
