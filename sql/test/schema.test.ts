@@ -4,7 +4,9 @@
  * three months lands in three partitions.
  */
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, appendFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../services/shared/src/pg/migrate.js';
 import { createDb } from '../../services/shared/src/pg/gateway.js';
@@ -66,6 +68,15 @@ t.test('migrations create the seed schema, and applying again is a no-op', async
     `SELECT count(*)::int AS n FROM pg_partitioned_table WHERE partrelid = 'customer_events'::regclass AND partdefid <> 0`,
   );
   t.equal(defaults.rows[0]!.n, 0, 'no default partition');
+});
+
+t.test('an applied migration edited afterwards stops the next run', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(repoPath('sql', 'migrations'), dir, { recursive: true });
+  t.same(await migrate(testUrl, logger, dir), [], 'an identical copy is fine');
+  appendFileSync(join(dir, '0002_customers_orders.sql'), '\n-- edited\n');
+  await t.rejects(migrate(testUrl, logger, dir), /edited afterwards: 0002_customers_orders/);
 });
 
 t.test('the corrected sample queries run on the empty database', async (t) => {
