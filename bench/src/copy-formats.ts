@@ -40,14 +40,27 @@ export function sampleRecord(i: number, now = Date.now()): EventRecord {
     timestamp: now - (i % 5000),
     sentAt: now - (i % 5000) + 20,
     receivedAt: now,
-    propertiesJson: JSON.stringify({ sku: `SKU-${i % 200}`, price: (i % 100) + 0.99, revenue: i % 4 === 2 ? 42.5 : undefined, currency: 'EUR', list: ['a', 'b'] }),
+    propertiesJson: JSON.stringify({
+      sku: `SKU-${i % 200}`,
+      price: (i % 100) + 0.99,
+      revenue: i % 4 === 2 ? 42.5 : undefined,
+      currency: 'EUR',
+      list: ['a', 'b'],
+    }),
     context: {
       ip: `203.0.113.${i % 250}`,
-      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+      userAgent:
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
       locale: 'fr-FR',
       timezone: 'Europe/Paris',
       sessionId: `sess-${i % 3000}`,
-      page: { path: '/p/1', referrer: 'https://www.google.com/', search: '?utm_source=news', title: 'Product 1', url: 'https://shop.example/p/1?utm_source=news&utm_medium=email' },
+      page: {
+        path: '/p/1',
+        referrer: 'https://www.google.com/',
+        search: '?utm_source=news',
+        title: 'Product 1',
+        url: 'https://shop.example/p/1?utm_source=news&utm_medium=email',
+      },
       campaign: { name: 'black-friday', source: 'news', medium: 'email', term: null, content: null },
       device: null,
       os: null,
@@ -59,8 +72,17 @@ export function sampleRecord(i: number, now = Date.now()): EventRecord {
   };
 }
 
-export async function measureCopyFormats(databaseUrl: string, rows: number, runs: number, say = (_: string) => {}): Promise<FormatResult> {
-  const db = createDb({ connectionString: databaseUrl, service: 'bench-copy', registry: createRegistry('bench-copy') });
+export async function measureCopyFormats(
+  databaseUrl: string,
+  rows: number,
+  runs: number,
+  say = (_: string) => {},
+): Promise<FormatResult> {
+  const db = createDb({
+    connectionString: databaseUrl,
+    service: 'bench-copy',
+    registry: createRegistry('bench-copy'),
+  });
   try {
     const customer = await db.query<{ id: string }>(
       'bench.customer',
@@ -74,14 +96,27 @@ export async function measureCopyFormats(databaseUrl: string, rows: number, runs
       const r = mapEventRow(sampleRecord(i), { maxFutureMs: 86_400_000, earliestMs: 0 });
       if (r.ok) mapped.push(r.value);
     }
-    const result: FormatResult = { rows: mapped.length, runs, textRowsPerSecond: [], binaryRowsPerSecond: [] };
+    const result: FormatResult = {
+      rows: mapped.length,
+      runs,
+      textRowsPerSecond: [],
+      binaryRowsPerSecond: [],
+    };
     const once = async (format: 'text' | 'binary') => {
       const start = process.hrtime.bigint();
       await rolledBack(db, async (tx) => {
         const n =
           format === 'text'
-            ? await tx.copyFrom('bench.copy-text', COPY_SQL, mapped.map((row) => copyLine(row, customerId)))
-            : await tx.copyFrom('bench.copy-binary', COPY_BINARY_SQL, copyBinary(mapped.map((row) => ({ row, customerId }))));
+            ? await tx.copyFrom(
+                'bench.copy-text',
+                COPY_SQL,
+                mapped.map((row) => copyLine(row, customerId)),
+              )
+            : await tx.copyFrom(
+                'bench.copy-binary',
+                COPY_BINARY_SQL,
+                copyBinary(mapped.map((row) => ({ row, customerId }))),
+              );
         if (n !== mapped.length) throw new Error(`COPY wrote ${n} of ${mapped.length}`);
       });
       return mapped.length / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -91,7 +126,9 @@ export async function measureCopyFormats(databaseUrl: string, rows: number, runs
     for (let r = 0; r < runs; r++) {
       result.textRowsPerSecond.push(await once('text'));
       result.binaryRowsPerSecond.push(await once('binary'));
-      say(`copy formats run ${r + 1}/${runs}: text ${Math.round(result.textRowsPerSecond.at(-1)!)} rows/s, binary ${Math.round(result.binaryRowsPerSecond.at(-1)!)} rows/s`);
+      say(
+        `copy formats run ${r + 1}/${runs}: text ${Math.round(result.textRowsPerSecond.at(-1)!)} rows/s, binary ${Math.round(result.binaryRowsPerSecond.at(-1)!)} rows/s`,
+      );
     }
     await db.query('bench.cleanup', 'DELETE FROM customers WHERE id = $1', [customerId]);
     return result;
@@ -102,12 +139,14 @@ export async function measureCopyFormats(databaseUrl: string, rows: number, runs
 
 async function rolledBack(db: ReturnType<typeof createDb>, fn: (tx: Tx) => Promise<void>): Promise<void> {
   const marker = new Error('rollback');
-  await db.transaction('bench.rollback', async (tx) => {
-    await fn(tx);
-    throw marker;
-  }).catch((err) => {
-    if (err !== marker) throw err;
-  });
+  await db
+    .transaction('bench.rollback', async (tx) => {
+      await fn(tx);
+      throw marker;
+    })
+    .catch((err) => {
+      if (err !== marker) throw err;
+    });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -117,5 +156,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await measureCopyFormats(config.databaseUrl, rows, runs, (l) => console.log(l));
   const text = median(r.textRowsPerSecond);
   const binary = median(r.binaryRowsPerSecond);
-  console.log(`median of ${runs} runs x ${r.rows} rows: text ${Math.round(text)} rows/s, binary ${Math.round(binary)} rows/s, binary/text ${(binary / text).toFixed(2)}`);
+  console.log(
+    `median of ${runs} runs x ${r.rows} rows: text ${Math.round(text)} rows/s, binary ${Math.round(binary)} rows/s, binary/text ${(binary / text).toFixed(2)}`,
+  );
 }

@@ -15,13 +15,37 @@ import { repoPath } from '../../services/shared/src/repo-path.js';
 import { config, logger, randomName } from '../../services/shared/test/support.js';
 
 const SEED_TABLES = [
-  'platform_users', 'platform_user_sessions', 'role_permissions', 'customers', 'customer_events', 'customer_orders',
-  'customer_order_items', 'campaigns', 'campaign_sends', 'promotions', 'promotion_redemptions', 'cohorts',
-  'cohort_memberships', 'cohort_retention_data', 'segments', 'segment_memberships', 'dashboard_configurations',
-  'dashboard_tiles', 'kpi_definitions', 'data_connections', 'activity_logs', 'system_settings', 'scheduled_jobs',
+  'platform_users',
+  'platform_user_sessions',
+  'role_permissions',
+  'customers',
+  'customer_events',
+  'customer_orders',
+  'customer_order_items',
+  'campaigns',
+  'campaign_sends',
+  'promotions',
+  'promotion_redemptions',
+  'cohorts',
+  'cohort_memberships',
+  'cohort_retention_data',
+  'segments',
+  'segment_memberships',
+  'dashboard_configurations',
+  'dashboard_tiles',
+  'kpi_definitions',
+  'data_connections',
+  'activity_logs',
+  'system_settings',
+  'scheduled_jobs',
 ];
 const SEED_VIEWS = ['customer_summary', 'campaign_performance_summary', 'daily_metrics_summary'];
-const SEED_FUNCTIONS = ['calculate_engagement_score', 'refresh_segment_memberships', 'update_updated_at_column', 'update_customer_metrics'];
+const SEED_FUNCTIONS = [
+  'calculate_engagement_score',
+  'refresh_segment_memberships',
+  'update_updated_at_column',
+  'update_customer_metrics',
+];
 
 const dbName = randomName('cdp_schema_test').replace(/-/g, '_');
 const admin = new pg.Client({ connectionString: config.databaseUrl });
@@ -43,7 +67,11 @@ t.test('migrations create the seed schema, and applying again is a no-op', async
   t.ok(first.length >= 10, `applied ${first.length} migrations`);
   t.same(await migrate(testUrl, logger), [], 'second run applies nothing');
 
-  const db = createDb({ connectionString: testUrl, service: 'schema-test', registry: createRegistry('schema-test') });
+  const db = createDb({
+    connectionString: testUrl,
+    service: 'schema-test',
+    registry: createRegistry('schema-test'),
+  });
   t.teardown(() => db.end());
   const tables = await db.query<{ relname: string }>(
     'test.tables',
@@ -52,11 +80,28 @@ t.test('migrations create the seed schema, and applying again is a no-op', async
   );
   const names = new Set(tables.rows.map((r) => r.relname));
   for (const table of SEED_TABLES) t.ok(names.has(table), `table ${table}`);
-  const views = await db.query<{ viewname: string }>('test.views', `SELECT viewname FROM pg_views WHERE schemaname = 'public'`);
-  for (const view of SEED_VIEWS) t.ok(views.rows.some((v) => v.viewname === view), `view ${view}`);
-  const fns = await db.query<{ proname: string }>('test.functions', `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`);
-  for (const fn of [...SEED_FUNCTIONS, 'ensure_customer_events_partition']) t.ok(fns.rows.some((f) => f.proname === fn), `function ${fn}`);
-  const kind = await db.query<{ relkind: string }>('test.relkind', `SELECT relkind FROM pg_class WHERE relname = 'customer_events'`);
+  const views = await db.query<{ viewname: string }>(
+    'test.views',
+    `SELECT viewname FROM pg_views WHERE schemaname = 'public'`,
+  );
+  for (const view of SEED_VIEWS)
+    t.ok(
+      views.rows.some((v) => v.viewname === view),
+      `view ${view}`,
+    );
+  const fns = await db.query<{ proname: string }>(
+    'test.functions',
+    `SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace`,
+  );
+  for (const fn of [...SEED_FUNCTIONS, 'ensure_customer_events_partition'])
+    t.ok(
+      fns.rows.some((f) => f.proname === fn),
+      `function ${fn}`,
+    );
+  const kind = await db.query<{ relkind: string }>(
+    'test.relkind',
+    `SELECT relkind FROM pg_class WHERE relname = 'customer_events'`,
+  );
   t.equal(kind.rows[0]!.relkind, 'p', 'customer_events is partitioned');
   const ahead = await db.query<{ n: number }>(
     'test.partitions',
@@ -80,7 +125,11 @@ t.test('an applied migration edited afterwards stops the next run', async (t) =>
 });
 
 t.test('the corrected sample queries run on the empty database', async (t) => {
-  const db = createDb({ connectionString: testUrl, service: 'schema-test', registry: createRegistry('schema-test-2') });
+  const db = createDb({
+    connectionString: testUrl,
+    service: 'schema-test',
+    registry: createRegistry('schema-test-2'),
+  });
   t.teardown(() => db.end());
   const text = readFileSync(repoPath('sql', 'sample-queries.sql'), 'utf8');
   const queries = text.split(/^-- name: /m).slice(1);
@@ -92,7 +141,11 @@ t.test('the corrected sample queries run on the empty database', async (t) => {
 });
 
 t.test('a COPY across three months lands in three partitions; a month without one is refused', async (t) => {
-  const db = createDb({ connectionString: testUrl, service: 'schema-test', registry: createRegistry('schema-test-3') });
+  const db = createDb({
+    connectionString: testUrl,
+    service: 'schema-test',
+    registry: createRegistry('schema-test-3'),
+  });
   t.teardown(() => db.end());
   const months = ['2023-01-15T10:00:00Z', '2023-02-15T10:00:00Z', '2023-03-15T10:00:00Z'];
   for (const m of months) await db.query('test.ensure', 'SELECT ensure_customer_events_partition($1)', [m]);
@@ -104,7 +157,11 @@ t.test('a COPY across three months lands in three partitions; a month without on
     Array.from({ length: i + 1 }, (_, j) => `${rows[0]!.id}\tpage_view\tp${j}\t{}\t${m}\n`),
   );
   const copied = await db.transaction('test.copy', (tx) =>
-    tx.copyFrom('test.copy', 'COPY customer_events (customer_id, event_type, event_name, event_properties, occurred_at) FROM STDIN', lines),
+    tx.copyFrom(
+      'test.copy',
+      'COPY customer_events (customer_id, event_type, event_name, event_properties, occurred_at) FROM STDIN',
+      lines,
+    ),
   );
   t.equal(copied, 6);
   const per = await db.query<{ part: string; n: number }>(
@@ -118,9 +175,11 @@ t.test('a COPY across three months lands in three partitions; a month without on
   t.equal(new Set(per.rows.map((r) => r.part)).size, 3);
   await t.rejects(
     db.transaction('test.copy-missing', (tx) =>
-      tx.copyFrom('test.copy', 'COPY customer_events (customer_id, event_type, event_name, occurred_at) FROM STDIN', [
-        `${rows[0]!.id}\tpage_view\tx\t1999-06-01T00:00:00Z\n`,
-      ]),
+      tx.copyFrom(
+        'test.copy',
+        'COPY customer_events (customer_id, event_type, event_name, occurred_at) FROM STDIN',
+        [`${rows[0]!.id}\tpage_view\tx\t1999-06-01T00:00:00Z\n`],
+      ),
     ),
     /no partition/,
   );

@@ -30,7 +30,13 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
     bodyLimit: config.maxBatchBytes,
     return503OnClosing: true,
     ajv: {
-      customOptions: { allErrors: true, discriminator: true, coerceTypes: false, removeAdditional: false, useDefaults: false },
+      customOptions: {
+        allErrors: true,
+        discriminator: true,
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+      },
     },
   });
 
@@ -53,19 +59,32 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
   });
 
   app.setErrorHandler((err: FastifyError & Partial<ApiError>, req, reply) => {
-    const send = (status: number, error: string, message: string, errors?: { field: string; message: string }[]) =>
-      reply.code(status).send({ success: false, error, message, ...(errors ? { errors } : {}) });
+    const send = (
+      status: number,
+      error: string,
+      message: string,
+      errors?: { field: string; message: string }[],
+    ) => reply.code(status).send({ success: false, error, message, ...(errors ? { errors } : {}) });
 
     if (err.validation) {
-      return send(400, 'invalid', 'the request has invalid fields', formatValidationErrors(err.validation as AjvError[]));
+      return send(
+        400,
+        'invalid',
+        'the request has invalid fields',
+        formatValidationErrors(err.validation as AjvError[]),
+      );
     }
     if (err instanceof ApiError) {
       if (err.statusCode === 429) reply.header('retry-after', '1');
       return send(err.statusCode, err.error, err.message, err.errors);
     }
-    if (err instanceof BodyError) return send(err.statusCode, err.statusCode === 413 ? 'too_large' : 'invalid', err.message);
+    if (err instanceof BodyError)
+      return send(err.statusCode, err.statusCode === 413 ? 'too_large' : 'invalid', err.message);
     if (isRetryable(err)) {
-      req.log.warn({ err: { message: err.message }, route: routeOf(req) }, 'dependency unavailable; answered 503');
+      req.log.warn(
+        { err: { message: err.message }, route: routeOf(req) },
+        'dependency unavailable; answered 503',
+      );
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return send(503, 'unavailable', 'the pipeline cannot take events right now; retry later');
     }
@@ -73,12 +92,17 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return send(415, 'unsupported_media_type', 'send application/json or text/plain');
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return send(413, 'too_large', `body is larger than ${req.routeOptions.bodyLimit ?? config.maxBatchBytes} bytes`);
+        return send(
+          413,
+          'too_large',
+          `body is larger than ${req.routeOptions.bodyLimit ?? config.maxBatchBytes} bytes`,
+        );
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
         return send(400, 'invalid', 'body is not valid JSON');
     }
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, 'bad_request', err.message);
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return send(err.statusCode, 'bad_request', err.message);
     req.log.error({ err, route: routeOf(req) }, 'unexpected error');
     return send(500, 'internal', 'internal error');
   });
@@ -96,7 +120,8 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
       info: {
         title: 'CDP collector',
         version: '1',
-        description: 'Segment-compatible tracking API. Authenticate with the source write key as the HTTP Basic user, or writeKey in the body.',
+        description:
+          'Segment-compatible tracking API. Authenticate with the source write key as the HTTP Basic user, or writeKey in the body.',
       },
       components: { securitySchemes: { writeKey: { type: 'http', scheme: 'basic' } } },
       security: [{ writeKey: [] }],

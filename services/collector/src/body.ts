@@ -29,9 +29,12 @@ export function registerBodyParsers(app: FastifyInstance): void {
 }
 
 function decode(req: FastifyRequest, raw: Buffer, limit: number): Buffer {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  const encoding = String(req.headers['content-encoding'] ?? 'identity')
+    .toLowerCase()
+    .trim();
   if (encoding === 'identity' || encoding === '') return raw;
-  if (encoding !== 'gzip') throw new BodyError(415, `content-encoding ${encoding} is not supported (use gzip)`);
+  if (encoding !== 'gzip')
+    throw new BodyError(415, `content-encoding ${encoding} is not supported (use gzip)`);
   try {
     return gunzipSync(raw, { maxOutputLength: limit });
   } catch (err) {

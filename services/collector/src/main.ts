@@ -80,7 +80,17 @@ await app.listen({ port: config.port, host: config.host });
 logger.info({ port: config.port }, 'collector listening');
 
 await Promise.all([
-  retryForever('kafka producer connect', () => producer.connect(), logger, () => lifecycle.isStopping),
-  retryForever('schema ids', () => encoder.load(), logger, () => lifecycle.isStopping),
+  retryForever(
+    'kafka producer connect',
+    () => producer.connect(),
+    logger,
+    () => lifecycle.isStopping,
+  ),
+  retryForever(
+    'schema ids',
+    () => encoder.load(),
+    logger,
+    () => lifecycle.isStopping,
+  ),
 ]);
 logger.info('collector ready');

@@ -30,9 +30,22 @@ const message = (properties: Record<string, unknown>, required: string[] = []) =
 });
 
 export const messageSchemas = {
-  track: message({ type: { const: 'track' }, event: { type: 'string', minLength: 1, maxLength: 200 }, properties: object }, ['event']),
-  page: message({ type: { const: 'page' }, name: { type: 'string', maxLength: 200 }, category: { type: 'string' }, properties: object }),
-  screen: message({ type: { const: 'screen' }, name: { type: 'string', maxLength: 200 }, category: { type: 'string' }, properties: object }),
+  track: message(
+    { type: { const: 'track' }, event: { type: 'string', minLength: 1, maxLength: 200 }, properties: object },
+    ['event'],
+  ),
+  page: message({
+    type: { const: 'page' },
+    name: { type: 'string', maxLength: 200 },
+    category: { type: 'string' },
+    properties: object,
+  }),
+  screen: message({
+    type: { const: 'screen' },
+    name: { type: 'string', maxLength: 200 },
+    category: { type: 'string' },
+    properties: object,
+  }),
   identify: message({ type: { const: 'identify' }, traits: object }),
   group: message({ type: { const: 'group' }, groupId: id, traits: object }, ['groupId']),
   alias: {
@@ -86,7 +99,14 @@ const orderItem = {
   },
 } as const;
 
-export const orderStatuses = ['pending', 'confirmed', 'shipped', 'delivered', 'cancelled', 'refunded'] as const;
+export const orderStatuses = [
+  'pending',
+  'confirmed',
+  'shipped',
+  'delivered',
+  'cancelled',
+  'refunded',
+] as const;
 
 export const orderSchema = {
   type: 'object',
@@ -136,7 +156,12 @@ export const orderSchema = {
 export const ordersBodySchema = {
   type: 'object',
   if: { required: ['orders'] },
-  then: { properties: { orders: { type: 'array', minItems: 1, maxItems: 500, items: orderSchema }, writeKey: common.writeKey } },
+  then: {
+    properties: {
+      orders: { type: 'array', minItems: 1, maxItems: 500, items: orderSchema },
+      writeKey: common.writeKey,
+    },
+  },
   else: orderSchema,
 } as const;
 
@@ -176,7 +201,10 @@ export const campaignEventsBodySchema = {
   type: 'object',
   if: { required: ['events'] },
   then: {
-    properties: { events: { type: 'array', minItems: 1, maxItems: 2000, items: campaignEventSchema }, writeKey: common.writeKey },
+    properties: {
+      events: { type: 'array', minItems: 1, maxItems: 2000, items: campaignEventSchema },
+      writeKey: common.writeKey,
+    },
   },
   else: campaignEventSchema,
 } as const;

@@ -37,7 +37,10 @@ export class SourceCache {
     // Unknown keys are cached too (briefly) so a client with a wrong key cannot hammer the database;
     // the map is bounded so random keys cannot grow it without limit.
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(hash, { source, expiresAt: this.now() + (source ? this.ttlMs : Math.min(this.ttlMs, 5_000)) });
+    this.entries.set(hash, {
+      source,
+      expiresAt: this.now() + (source ? this.ttlMs : Math.min(this.ttlMs, 5_000)),
+    });
     return source;
   }
 }

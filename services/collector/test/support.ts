@@ -20,7 +20,10 @@ export const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('
 const types = new Map(
   topicSpecs
     .filter((s) => s.schemaFile && !s.topic.endsWith('.dlq'))
-    .map((s) => [s.topic, avro.Type.forSchema(JSON.parse(readFileSync(repoPath('schemas', s.schemaFile!), 'utf8')))]),
+    .map((s) => [
+      s.topic,
+      avro.Type.forSchema(JSON.parse(readFileSync(repoPath('schemas', s.schemaFile!), 'utf8'))),
+    ]),
 );
 
 export interface Harness {
@@ -51,7 +54,8 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
     },
     publish: async (records) => {
       if (publishError) throw publishError;
-      for (const r of records) published.push({ topic: r.topic, key: r.key, value: types.get(r.topic)!.fromBuffer(r.value) });
+      for (const r of records)
+        published.push({ topic: r.topic, key: r.key, value: types.get(r.topic)!.fromBuffer(r.value) });
     },
   });
   return { app, published, failPublish: (err) => (publishError = err) };

@@ -41,7 +41,12 @@ const ops = await startOpsServer({
 });
 lifecycle.onStop('ops-server', () => ops.close());
 lifecycle.onStop('postgres', async () => db.end());
-const db = createDb({ connectionString: config.databaseUrl, service: 'event-sink', registry, max: config.concurrency + 2 });
+const db = createDb({
+  connectionString: config.databaseUrl,
+  service: 'event-sink',
+  registry,
+  max: config.concurrency + 2,
+});
 
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'cdp-event-sink', logger });
 const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });

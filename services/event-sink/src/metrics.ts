@@ -3,7 +3,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export function createSinkMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    rowsWritten: new Counter({ name: 'sink_rows_written_total', help: 'customer_events rows committed', registers }),
+    rowsWritten: new Counter({
+      name: 'sink_rows_written_total',
+      help: 'customer_events rows committed',
+      registers,
+    }),
     batchRows: new Histogram({
       name: 'sink_batch_rows',
       help: 'Records per committed batch',
@@ -16,7 +20,11 @@ export function createSinkMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
-    copyRowsPerSecond: new Gauge({ name: 'sink_copy_rows_per_second', help: 'COPY throughput of the last batch', registers }),
+    copyRowsPerSecond: new Gauge({
+      name: 'sink_copy_rows_per_second',
+      help: 'COPY throughput of the last batch',
+      registers,
+    }),
     lag: new Gauge({
       name: 'sink_consumer_lag',
       help: 'Records behind the partition high watermark after the last batch',
@@ -41,7 +49,11 @@ export function createSinkMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
-    retries: new Counter({ name: 'sink_batch_retries_total', help: 'Batches retried after a retryable failure', registers }),
+    retries: new Counter({
+      name: 'sink_batch_retries_total',
+      help: 'Batches retried after a retryable failure',
+      registers,
+    }),
   };
 }
 

@@ -76,7 +76,9 @@ export class EventSink {
         mapped.push({ offset: Number(message.offset), ...result.value });
       } else {
         metrics.deadLettered.inc({ reason: result.reason });
-        poison.push(await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors));
+        poison.push(
+          await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors),
+        );
       }
     }
     if (poison.length > 0) await this.deps.publish(poison);
@@ -91,7 +93,11 @@ export class EventSink {
       const unique = await this.dropDuplicates(tx, todo);
       const customers = await resolveCustomers(
         tx,
-        unique.map(({ row }) => ({ externalId: row.externalId, identityType: row.identityType, seenAt: row.occurredAt })),
+        unique.map(({ row }) => ({
+          externalId: row.externalId,
+          identityType: row.identityType,
+          seenAt: row.occurredAt,
+        })),
       );
       if (unique.length > 0) {
         const copyStart = process.hrtime.bigint();
@@ -99,7 +105,11 @@ export class EventSink {
         written =
           this.deps.copyFormat === 'binary'
             ? await tx.copyFrom('sink.copy', COPY_BINARY_SQL, copyBinary(resolved))
-            : await tx.copyFrom('sink.copy', COPY_SQL, resolved.map(({ row, customerId }) => copyLine(row, customerId)));
+            : await tx.copyFrom(
+                'sink.copy',
+                COPY_SQL,
+                resolved.map(({ row, customerId }) => copyLine(row, customerId)),
+              );
         copySeconds = Number(process.hrtime.bigint() - copyStart) / 1e9;
       }
       if (lastOffset + 1 > next) await storeOffset(tx, groupId, topic, partition, lastOffset + 1);
@@ -132,7 +142,10 @@ export class EventSink {
    * Drops records whose (source, messageId) was applied before, or appears earlier in this batch.
    * The dedup rows are inserted in the same transaction, so they commit or vanish with the events.
    */
-  private async dropDuplicates(tx: Parameters<Parameters<Db['transaction']>[1]>[0], todo: Mapped[]): Promise<Mapped[]> {
+  private async dropDuplicates(
+    tx: Parameters<Parameters<Db['transaction']>[1]>[0],
+    todo: Mapped[],
+  ): Promise<Mapped[]> {
     if (todo.length === 0) return todo;
     const firstSeen = new Map<string, Mapped>();
     for (const m of todo) {

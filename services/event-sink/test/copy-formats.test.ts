@@ -12,7 +12,11 @@ import { COPY_SQL, copyLine } from '../src/copy-text.js';
 import { COPY_BINARY_SQL, copyBinary, numericBinary } from '../src/copy-binary.js';
 import { eventRecord } from './fixtures.js';
 
-const db = createDb({ connectionString: config.databaseUrl, service: 'copy-test', registry: createRegistry('copy-test') });
+const db = createDb({
+  connectionString: config.databaseUrl,
+  service: 'copy-test',
+  registry: createRegistry('copy-test'),
+});
 t.teardown(() => db.end());
 
 t.test('numeric binary layout', async (t) => {
@@ -24,7 +28,16 @@ t.test('numeric binary layout', async (t) => {
 });
 
 const values = ['0.00', '0.05', '-12.30', '99999999.99', '12345678.90', '10000.00', '-0.01', '7.00'];
-const ips = ['203.0.113.7', '::1', '2001:db8::1', '::ffff:192.0.2.1', '2001:db8:85a3::8a2e:370:7334', 'fe80::1', '1::', '10.0.0.1'];
+const ips = [
+  '203.0.113.7',
+  '::1',
+  '2001:db8::1',
+  '::ffff:192.0.2.1',
+  '2001:db8:85a3::8a2e:370:7334',
+  'fe80::1',
+  '1::',
+  '10.0.0.1',
+];
 
 t.test('text and binary COPY store the same rows', async (t) => {
   const customer = await db.query<{ id: string }>(
@@ -36,8 +49,23 @@ t.test('text and binary COPY store the same rows', async (t) => {
   const rows: EventRow[] = values.map((v, i) => {
     const r = mapEventRow(
       eventRecord(
-        { messageId: randomUUID(), propertiesJson: JSON.stringify({ revenue: Number(v), note: 'tab\tnew\nline \\ "q" é 🎉' }), event: `Ev ${i} ✓` },
-        { ip: ips[i]!, sessionId: i % 2 ? null : `s-${i}`, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0', page: { path: null, referrer: null, search: null, title: 'Ti\\tle', url: 'https://x/?utm_source=a' } },
+        {
+          messageId: randomUUID(),
+          propertiesJson: JSON.stringify({ revenue: Number(v), note: 'tab\tnew\nline \\ "q" é 🎉' }),
+          event: `Ev ${i} ✓`,
+        },
+        {
+          ip: ips[i]!,
+          sessionId: i % 2 ? null : `s-${i}`,
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0',
+          page: {
+            path: null,
+            referrer: null,
+            search: null,
+            title: 'Ti\\tle',
+            url: 'https://x/?utm_source=a',
+          },
+        },
       ),
       { maxFutureMs: 86_400_000, earliestMs: 0 },
     );
@@ -48,9 +76,19 @@ t.test('text and binary COPY store the same rows', async (t) => {
                 ip_address::text, user_agent, device_type, browser, os, utm_source, occurred_at, data_source, customer_id::text
                 FROM customer_events WHERE message_id = ANY($1) ORDER BY message_id`;
   const ids = rows.map((r) => r.messageId);
-  const viaText = await inRolledBack((tx) => tx.copyFrom('t', COPY_SQL, rows.map((r) => copyLine(r, customerId))).then(() => tx.query('t.read', read, [ids])));
+  const viaText = await inRolledBack((tx) =>
+    tx
+      .copyFrom(
+        't',
+        COPY_SQL,
+        rows.map((r) => copyLine(r, customerId)),
+      )
+      .then(() => tx.query('t.read', read, [ids])),
+  );
   const viaBinary = await inRolledBack((tx) =>
-    tx.copyFrom('t', COPY_BINARY_SQL, copyBinary(rows.map((row) => ({ row, customerId })))).then(() => tx.query('t.read', read, [ids])),
+    tx
+      .copyFrom('t', COPY_BINARY_SQL, copyBinary(rows.map((row) => ({ row, customerId }))))
+      .then(() => tx.query('t.read', read, [ids])),
   );
   t.equal(viaText.rows.length, values.length);
   t.same(viaBinary.rows, viaText.rows);
@@ -63,7 +101,9 @@ class Rollback extends Error {
     super('rollback');
   }
 }
-async function inRolledBack<T>(fn: (tx: Parameters<Parameters<typeof db.transaction>[1]>[0]) => Promise<T>): Promise<T> {
+async function inRolledBack<T>(
+  fn: (tx: Parameters<Parameters<typeof db.transaction>[1]>[0]) => Promise<T>,
+): Promise<T> {
   try {
     await db.transaction('test.rollback', async (tx) => {
       await tx.query('t.ensure', 'SELECT ensure_customer_events_partition(now())');

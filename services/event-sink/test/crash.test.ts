@@ -11,7 +11,11 @@ import { repoPath } from '../../shared/src/repo-path.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { privateTopic, produce, testEvents } from './support.js';
 
-const db = createDb({ connectionString: config.databaseUrl, service: 'crash-test', registry: createRegistry('crash-test') });
+const db = createDb({
+  connectionString: config.databaseUrl,
+  service: 'crash-test',
+  registry: createRegistry('crash-test'),
+});
 t.teardown(() => db.end());
 
 function startSink(topic: string, group: string, extraEnv: Record<string, string> = {}): ChildProcess {
@@ -35,7 +39,8 @@ function startSink(topic: string, group: string, extraEnv: Record<string, string
 
 const exited = (child: ChildProcess) =>
   new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
@@ -82,10 +87,14 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
 
   const second = startSink(topic, group);
   t.teardown(() => void second.kill('SIGKILL'));
-  const done = await waitFor('all rows', async () => {
-    const c = await countRows(ids);
-    return c.n >= N ? c : undefined;
-  }, 60_000);
+  const done = await waitFor(
+    'all rows',
+    async () => {
+      const c = await countRows(ids);
+      return c.n >= N ? c : undefined;
+    },
+    60_000,
+  );
   // Give a duplicate, if there were one, the time to show up.
   await new Promise((r) => setTimeout(r, 1000));
   const final = await countRows(ids);

@@ -16,7 +16,10 @@ const emptyContext: EventRecord['context'] = {
   extraJson: null,
 };
 
-export function eventRecord(overrides: Partial<EventRecord> = {}, context: Partial<EventRecord['context']> = {}): EventRecord {
+export function eventRecord(
+  overrides: Partial<EventRecord> = {},
+  context: Partial<EventRecord['context']> = {},
+): EventRecord {
   const now = Date.now();
   return {
     messageId: 'm-1',

@@ -34,18 +34,36 @@ t.test('clock skew is corrected with sentAt and receivedAt', async (t) => {
   t.equal(correctedTime(ts, null, received), ts, 'without sentAt the timestamp stands');
   t.match(checkTime(received + 25 * 3600_000, received, limits), { ok: false, reason: 'future-timestamp' });
   t.match(checkTime(Date.UTC(1970, 0, 1), received, limits), { ok: false, reason: 'impossible-value' });
-  t.match(checkTime(received - 400 * 24 * 3600_000, received, limits), { ok: true }, 'old events are history, not poison');
+  t.match(
+    checkTime(received - 400 * 24 * 3600_000, received, limits),
+    { ok: true },
+    'old events are history, not poison',
+  );
 });
 
 t.test('a full event maps onto every column', async (t) => {
   const r = mapEventRow(
     eventRecord(
-      { type: 'TRACK', event: 'Order Completed', sourceId: 'src-1', propertiesJson: '{"total": 19.999, "value": 3}', userId: 'u-9', anonymousId: 'a-9' },
+      {
+        type: 'TRACK',
+        event: 'Order Completed',
+        sourceId: 'src-1',
+        propertiesJson: '{"total": 19.999, "value": 3}',
+        userId: 'u-9',
+        anonymousId: 'a-9',
+      },
       {
         ip: '203.0.113.7',
-        userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+        userAgent:
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
         sessionId: 's-1',
-        page: { path: '/c', referrer: 'https://ref.example/', search: null, title: 'Checkout', url: 'https://shop.example/c?utm_source=fb&utm_medium=cpc&utm_campaign=bf' },
+        page: {
+          path: '/c',
+          referrer: 'https://ref.example/',
+          search: null,
+          title: 'Checkout',
+          url: 'https://shop.example/c?utm_source=fb&utm_medium=cpc&utm_campaign=bf',
+        },
         campaign: { name: null, source: 'news', medium: null, term: 'shoes', content: null },
         screen: { width: 390, height: 844, density: 3 },
         location: { country: 'FR', region: null, city: 'Lyon', latitude: null, longitude: null },
@@ -95,18 +113,39 @@ t.test('event_value: revenue, else total, else value', async (t) => {
 });
 
 t.test('poison and hostile records', async (t) => {
-  t.match(mapEventRow(eventRecord({ userId: null, anonymousId: null }), limits), { ok: false, reason: 'schema-invalid' });
-  t.match(mapEventRow(eventRecord({ propertiesJson: 'not json' }), limits), { ok: false, reason: 'schema-invalid' });
-  t.match(mapEventRow(eventRecord({ propertiesJson: '[1]' }), limits), { ok: false, reason: 'schema-invalid' });
-  t.match(mapEventRow(eventRecord({ userId: 'x'.repeat(101) }), limits), { ok: false, reason: 'impossible-value' });
-  t.match(mapEventRow(eventRecord({ timestamp: Date.now() + 30 * 24 * 3600_000 }), limits), { ok: false, reason: 'future-timestamp' });
+  t.match(mapEventRow(eventRecord({ userId: null, anonymousId: null }), limits), {
+    ok: false,
+    reason: 'schema-invalid',
+  });
+  t.match(mapEventRow(eventRecord({ propertiesJson: 'not json' }), limits), {
+    ok: false,
+    reason: 'schema-invalid',
+  });
+  t.match(mapEventRow(eventRecord({ propertiesJson: '[1]' }), limits), {
+    ok: false,
+    reason: 'schema-invalid',
+  });
+  t.match(mapEventRow(eventRecord({ userId: 'x'.repeat(101) }), limits), {
+    ok: false,
+    reason: 'impossible-value',
+  });
+  t.match(mapEventRow(eventRecord({ timestamp: Date.now() + 30 * 24 * 3600_000 }), limits), {
+    ok: false,
+    reason: 'future-timestamp',
+  });
   const hostile = mapEventRow(
-    eventRecord({ event: 'a\u0000b'.repeat(100), propertiesJson: '{"x":"\\u0000y"}' }, { ip: 'not-an-ip', page: { path: null, referrer: null, search: null, title: 't'.repeat(900), url: null } }),
+    eventRecord(
+      { event: 'a\u0000b'.repeat(100), propertiesJson: '{"x":"\\u0000y"}' },
+      {
+        ip: 'not-an-ip',
+        page: { path: null, referrer: null, search: null, title: 't'.repeat(900), url: null },
+      },
+    ),
     limits,
   );
   t.ok(hostile.ok);
   if (!hostile.ok) return;
-  t.notMatch(hostile.value.eventName, /\u0000/);
+  t.notOk(hostile.value.eventName.includes('\u0000'));
   t.equal(hostile.value.eventName.length, 200);
   t.notMatch(hostile.value.eventProperties, /\\u0000/);
   t.equal(hostile.value.ipAddress, null, 'a junk IP is dropped, not the event');
@@ -114,16 +153,34 @@ t.test('poison and hostile records', async (t) => {
 });
 
 t.test('anonymous events and Kafka-direct records', async (t) => {
-  const r = mapEventRow(eventRecord({ userId: null, anonymousId: 'anon-1', type: 'PAGE', event: null, name: 'Home' }), limits);
-  t.match(r, { ok: true, value: { externalId: 'anon-1', identityType: 'anonymous_id', eventType: 'page_view', eventName: 'Home', sourceKey: 'kafka', dataSource: 'kafka' } });
+  const r = mapEventRow(
+    eventRecord({ userId: null, anonymousId: 'anon-1', type: 'PAGE', event: null, name: 'Home' }),
+    limits,
+  );
+  t.match(r, {
+    ok: true,
+    value: {
+      externalId: 'anon-1',
+      identityType: 'anonymous_id',
+      eventType: 'page_view',
+      eventName: 'Home',
+      sourceKey: 'kafka',
+      dataSource: 'kafka',
+    },
+  });
 });
 
 t.test('user agents', async (t) => {
-  t.match(parseUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36'), {
-    deviceType: 'desktop',
-    browser: 'Chrome',
-    os: 'Windows',
-  });
+  t.match(
+    parseUserAgent(
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+    ),
+    {
+      deviceType: 'desktop',
+      browser: 'Chrome',
+      os: 'Windows',
+    },
+  );
   t.same(parseUserAgent(null), { deviceType: null, browser: null, os: null });
   t.same(utmFromUrl('https://x/?utm_source=a&utm_content=b'), { source: 'a', content: 'b' });
   t.same(utmFromUrl('::not a url utm_'), {});

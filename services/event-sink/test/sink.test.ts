@@ -1,7 +1,12 @@
 import t from 'tap';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
-import { createConsumer, createProducer, CompressionTypes, type KafkaMessage } from '../../shared/src/kafka/client.js';
+import {
+  createConsumer,
+  createProducer,
+  CompressionTypes,
+  type KafkaMessage,
+} from '../../shared/src/kafka/client.js';
 import { registerCodecs } from '../../shared/src/kafka/codecs.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
 import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
@@ -29,11 +34,24 @@ const limits = { maxFutureMs: 24 * 3600_000, earliestMs: Date.UTC(2000, 0, 1) };
 async function newSink(topic: string, groupId = randomName('group')) {
   const deadLetters = new DeadLetters(codec, 'sink-test');
   await deadLetters.load(topic);
-  return new EventSink({ db, codec, deadLetters, publish: (r) => publisher.publish(r), metrics, logger, groupId, limits });
+  return new EventSink({
+    db,
+    codec,
+    deadLetters,
+    publish: (r) => publisher.publish(r),
+    metrics,
+    logger,
+    groupId,
+    limits,
+  });
 }
 
 /** Runs the sink on `topic` as the service does, until stopped. */
-async function runSink(t: { teardown(fn: () => unknown): void; fail(msg: string): void }, topic: string, groupId = randomName('group')) {
+async function runSink(
+  t: { teardown(fn: () => unknown): void; fail(msg: string): void },
+  topic: string,
+  groupId = randomName('group'),
+) {
   const sink = await newSink(topic, groupId);
   const consumer = await startPartitionConsumer({
     kafka,
@@ -81,7 +99,17 @@ t.test('the same messageId twice lands once; replays from offset 0 land once', a
 
   // Replay the partition from offset 0 through the same group: the stored offset skips everything.
   const messages: KafkaMessage[] = await Promise.all(
-    events.map(async (e, i) => ({ offset: String(i), value: await encode(e), key: null, timestamp: '0', attributes: 0, headers: {} }) as KafkaMessage),
+    events.map(
+      async (e, i) =>
+        ({
+          offset: String(i),
+          value: await encode(e),
+          key: null,
+          timestamp: '0',
+          attributes: 0,
+          headers: {},
+        }) as KafkaMessage,
+    ),
   );
   const sameGroup = await newSink(topic, groupId);
   await sameGroup.handle({ topic, partition: 0, messages, lag: 0 });
@@ -97,8 +125,15 @@ t.test('events across three months land in three partitions', async (t) => {
   const events = testEvents(6, (i) => ({ timestamp: months[i % 3]!, sentAt: null }));
   await produce(topic, events);
   await runSink(t, topic);
-  const rows = await waitForRows(events.map((e) => e.messageId), 6);
-  t.same([...new Set(rows.map((r) => r.part))].sort(), ['customer_events_p202401', 'customer_events_p202402', 'customer_events_p202403']);
+  const rows = await waitForRows(
+    events.map((e) => e.messageId),
+    6,
+  );
+  t.same([...new Set(rows.map((r) => r.part))].sort(), [
+    'customer_events_p202401',
+    'customer_events_p202402',
+    'customer_events_p202403',
+  ]);
 });
 
 t.test('poison goes to the dead-letter topic with its bytes and reason; its neighbours land', async (t) => {
@@ -116,7 +151,9 @@ t.test('poison goes to the dead-letter topic with its bytes and reason; its neig
   t.teardown(() => consumer.disconnect());
   await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
   const letters: Record<string, unknown>[] = [];
-  await consumer.run({ eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)) });
+  await consumer.run({
+    eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)),
+  });
   await waitFor('two dead letters', () => letters.length >= 2);
   const byReason = Object.fromEntries(letters.map((l) => [l.reason as string, l]));
   t.match(byReason.undecodable, { originalTopic: topic, partition: 0, offset: 1, service: 'sink-test' });
@@ -127,7 +164,12 @@ t.test('poison goes to the dead-letter topic with its bytes and reason; its neig
 t.test('records produced directly with snappy, lz4 and zstd land like HTTP events', async (t) => {
   const topic = await privateTopic(1);
   const all: string[] = [];
-  for (const compression of [CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD, CompressionTypes.GZIP]) {
+  for (const compression of [
+    CompressionTypes.Snappy,
+    CompressionTypes.LZ4,
+    CompressionTypes.ZSTD,
+    CompressionTypes.GZIP,
+  ]) {
     const events = testEvents(3, () => ({ sourceId: null }));
     all.push(...events.map((e) => e.messageId));
     await produce(topic, events, compression);

@@ -27,21 +27,34 @@ export async function privateTopic(partitions = 3): Promise<string> {
 }
 
 /** A distinct customer and messageIds for one test. */
-export function testEvents(n: number, overrides: (i: number) => Partial<EventRecord> = () => ({})): EventRecord[] {
+export function testEvents(
+  n: number,
+  overrides: (i: number) => Partial<EventRecord> = () => ({}),
+): EventRecord[] {
   const user = randomName('user');
-  return Array.from({ length: n }, (_, i) => eventRecord({ messageId: randomUUID(), userId: user, ...overrides(i) }));
+  return Array.from({ length: n }, (_, i) =>
+    eventRecord({ messageId: randomUUID(), userId: user, ...overrides(i) }),
+  );
 }
 
 export async function encode(e: EventRecord): Promise<Buffer> {
   return codec.encode(await eventSchema(), e);
 }
 
-export async function produce(topic: string, values: (Buffer | EventRecord)[], compression?: number): Promise<void> {
+export async function produce(
+  topic: string,
+  values: (Buffer | EventRecord)[],
+  compression?: number,
+): Promise<void> {
   const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     const messages = await Promise.all(
-      values.map(async (v) => (Buffer.isBuffer(v) ? { key: 'k', value: v } : { key: v.userId ?? v.anonymousId, value: await encode(v) })),
+      values.map(async (v) =>
+        Buffer.isBuffer(v)
+          ? { key: 'k', value: v }
+          : { key: v.userId ?? v.anonymousId, value: await encode(v) },
+      ),
     );
     await producer.send({ topic, acks: -1, messages, compression });
   } finally {

@@ -53,7 +53,11 @@ export const field = {
     return required(variable, fallback, (raw) => raw);
   },
 
-  int(variable: string, fallback: number | undefined, range: { min?: number; max?: number } = {}): Field<number> {
+  int(
+    variable: string,
+    fallback: number | undefined,
+    range: { min?: number; max?: number } = {},
+  ): Field<number> {
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = range;
     return required(variable, fallback, (raw) => {
       if (!/^-?\d+$/.test(raw)) throw new Error('must be a whole number');
@@ -73,7 +77,8 @@ export const field = {
 
   oneOf<T extends string>(variable: string, values: readonly T[], fallback: T): Field<T> {
     return required(variable, fallback, (raw) => {
-      if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+      if (!(values as readonly string[]).includes(raw))
+        throw new Error(`must be one of ${values.join(', ')}`);
       return raw as T;
     });
   },
@@ -96,7 +101,8 @@ export const field = {
     return required(variable, fallback.split(','), (raw) => {
       const list = raw.split(',').map((s) => s.trim());
       for (const hp of list) {
-        if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(hp)) throw new Error('must be a comma-separated list of host:port');
+        if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(hp))
+          throw new Error('must be a comma-separated list of host:port');
       }
       return list;
     });
@@ -105,9 +111,17 @@ export const field = {
 
 /** The variables every service shares, with the contract's defaults. */
 export const commonConfig = {
-  databaseUrl: field.url('DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://postgres@127.0.0.1:5432/cdp'),
+  databaseUrl: field.url(
+    'DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'postgres://postgres@127.0.0.1:5432/cdp',
+  ),
   kafkaBrokers: field.hostPorts('KAFKA_BROKERS', '127.0.0.1:9092'),
-  schemaRegistryUrl: field.url('SCHEMA_REGISTRY_URL', ['http:', 'https:'], 'http://127.0.0.1:8081/apis/ccompat/v7'),
+  schemaRegistryUrl: field.url(
+    'SCHEMA_REGISTRY_URL',
+    ['http:', 'https:'],
+    'http://127.0.0.1:8081/apis/ccompat/v7',
+  ),
   logLevel: field.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
 };
 

@@ -28,7 +28,15 @@ export class PoisonError extends Error {
 // PostgreSQL SQLSTATE classes/codes that mean "try again later", not "this data is wrong".
 const PG_RETRYABLE_CLASSES = ['08', '53', '57', '58']; // connection, resources, operator intervention, system
 const PG_RETRYABLE_CODES = new Set(['40001', '40P01', '55P03']); // serialization, deadlock, lock not available
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function isRetryable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
@@ -38,7 +46,10 @@ export function isRetryable(err: unknown): boolean {
     if (NET_CODES.has(e.code) || PG_RETRYABLE_CODES.has(e.code)) return true;
     if (/^[0-9A-Z]{5}$/.test(e.code) && PG_RETRYABLE_CLASSES.includes(e.code.slice(0, 2))) return true;
   }
-  if (typeof e.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)) {
+  if (
+    typeof e.message === 'string' &&
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e.message)
+  ) {
     return true;
   }
   return false;

@@ -28,7 +28,10 @@ export class Lifecycle {
       process.once(signal, () => void this.shutdown(signal));
     }
     process.on('uncaughtException', (err) => void this.shutdown(err));
-    process.on('unhandledRejection', (err) => void this.shutdown(err instanceof Error ? err : new Error(String(err))));
+    process.on(
+      'unhandledRejection',
+      (err) => void this.shutdown(err instanceof Error ? err : new Error(String(err))),
+    );
   }
 
   /** Stops everything once; `reason` is a signal name or the error that forces the stop. */

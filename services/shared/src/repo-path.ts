@@ -13,7 +13,8 @@ export function repoPath(...parts: string[]): string {
     let dir = dirname(fileURLToPath(import.meta.url));
     while (!existsSync(join(dir, 'schemas')) || !existsSync(join(dir, 'package.json'))) {
       const up = dirname(dir);
-      if (up === dir) throw new Error('cannot find the repository root (a folder with package.json and schemas/)');
+      if (up === dir)
+        throw new Error('cannot find the repository root (a folder with package.json and schemas/)');
       dir = up;
     }
     root = dir;

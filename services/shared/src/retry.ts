@@ -24,7 +24,10 @@ export async function retryForever<T>(
     } catch (err) {
       if (stopped()) return undefined;
       const wait = backoffMs(attempt);
-      logger.warn({ what, attempt, waitMs: wait, err: { message: (err as Error).message } }, 'not available yet; retrying');
+      logger.warn(
+        { what, attempt, waitMs: wait, err: { message: (err as Error).message } },
+        'not available yet; retrying',
+      );
       await sleep(wait);
     }
   }

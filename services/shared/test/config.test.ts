@@ -13,12 +13,15 @@ t.test('defaults follow the contract', async (t) => {
 t.test('every bad variable is named, no value is echoed', async (t) => {
   const secret = 'mysql://admin:hunter2@db/x';
   const err = t.throws(() =>
-    loadConfig({ ...commonConfig, port: field.int('COLLECTOR_PORT', 8080, { min: 1, max: 65535 }) }, {
-      DATABASE_URL: secret,
-      KAFKA_BROKERS: 'nohostport',
-      LOG_LEVEL: 'loud',
-      COLLECTOR_PORT: '99999',
-    }),
+    loadConfig(
+      { ...commonConfig, port: field.int('COLLECTOR_PORT', 8080, { min: 1, max: 65535 }) },
+      {
+        DATABASE_URL: secret,
+        KAFKA_BROKERS: 'nohostport',
+        LOG_LEVEL: 'loud',
+        COLLECTOR_PORT: '99999',
+      },
+    ),
   ) as ConfigError;
   t.type(err, ConfigError);
   t.equal(err.problems.length, 4);
@@ -32,7 +35,11 @@ t.test('parsers', async (t) => {
     b: field.bool('B', false),
     brokers: field.hostPorts('BROKERS', 'a:1'),
   };
-  t.same(loadConfig(spec, { N: '42', B: 'yes', BROKERS: 'k1:9092, k2:9093' }), { n: 42, b: true, brokers: ['k1:9092', 'k2:9093'] });
+  t.same(loadConfig(spec, { N: '42', B: 'yes', BROKERS: 'k1:9092, k2:9093' }), {
+    n: 42,
+    b: true,
+    brokers: ['k1:9092', 'k2:9093'],
+  });
   t.throws(() => loadConfig(spec, { N: '4.2' }), /N must be a whole number/);
   t.throws(() => loadConfig(spec, {}), /N is required/);
   t.throws(() => loadConfig(spec, { N: '1', B: 'maybe' }), /B must be true or false/);

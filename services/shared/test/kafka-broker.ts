@@ -35,6 +35,10 @@ export interface PrivateBroker {
   start(timeoutMs?: number): Promise<void>;
   /** Signals the JVM and waits until it has exited. SIGKILL is a crash; SIGTERM a controlled shutdown. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the broker keeps its connections but answers nothing (a hung broker), until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Kills the broker if running and deletes its data dir. */
   destroy(): Promise<void>;
 }
@@ -111,6 +115,11 @@ export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {})
       'offsets.topic.num.partitions=1',
       'auto.create.topics.enable=false',
       'num.partitions=1',
+      // The one difference from stack.sh: after a kill -9 the controller refuses the restarted
+      // broker (DUPLICATE_BROKER_REGISTRATION) until the old incarnation's session expires, 9 s
+      // by default. A short session makes a restart after a crash take seconds, not 15.
+      'broker.session.timeout.ms=2000',
+      'broker.heartbeat.interval.ms=500',
       '',
     ].join('\n'),
   );
@@ -190,7 +199,17 @@ export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {})
       await exited;
     },
 
+    pause() {
+      if (broker.pid === undefined) throw new Error('the private broker is not running');
+      child!.kill('SIGSTOP');
+    },
+
+    resume() {
+      if (broker.pid !== undefined) child!.kill('SIGCONT');
+    },
+
     async destroy() {
+      broker.resume();
       await broker.kill('SIGKILL');
       process.off('exit', killOnExit);
       await rm(dir, { recursive: true, force: true });

@@ -43,7 +43,11 @@ await runCli('bootstrap', async (say) => {
     say(`schema: ${valueSubject(spec.topic)} -> id ${id}`);
   }
 
-  const db = createDb({ connectionString: config.databaseUrl, service: 'bootstrap', registry: createRegistry('bootstrap') });
+  const db = createDb({
+    connectionString: config.databaseUrl,
+    service: 'bootstrap',
+    registry: createRegistry('bootstrap'),
+  });
   try {
     const existing = existsSync(config.devKeyFile) ? readFileSync(config.devKeyFile, 'utf8').trim() : '';
     if (existing && (await findSourceByKeyHash(db, hashWriteKey(existing)))) {

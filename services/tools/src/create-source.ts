@@ -15,7 +15,11 @@ await runCli('source', async (say) => {
     throw new Error('usage: source create|revoke <name>  (name: letters, digits, . _ -, at most 100)');
   }
   const config = loadConfig({ databaseUrl: commonConfig.databaseUrl }, process.env);
-  const db = createDb({ connectionString: config.databaseUrl, service: 'source-cli', registry: createRegistry('source-cli') });
+  const db = createDb({
+    connectionString: config.databaseUrl,
+    service: 'source-cli',
+    registry: createRegistry('source-cli'),
+  });
   try {
     if (command === 'create') {
       const source = await createSource(db, name).catch((err: { code?: string }) => {

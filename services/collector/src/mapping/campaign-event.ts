@@ -1,5 +1,13 @@
 import { Topics } from '../../../shared/src/topics.js';
-import { asNumber, asString, customerKey, messageIdFor, timesFor, type Json, type RequestMeta } from './common.js';
+import {
+  asNumber,
+  asString,
+  customerKey,
+  messageIdFor,
+  timesFor,
+  type Json,
+  type RequestMeta,
+} from './common.js';
 import type { Outgoing } from './segment.js';
 
 /** A sending provider's delivery or engagement event to its cdp.campaign-events record. */

@@ -44,10 +44,16 @@ export const customerKey = (m: Json): string | null => asString(m.userId) ?? asS
 export function messageIdFor(m: Json, sourceId: string): string {
   const given = asString(m.messageId);
   if (given) return given;
-  return 'cdp-' + createHash('sha256').update(sourceId).update('\0').update(JSON.stringify(m)).digest('hex').slice(0, 40);
+  return (
+    'cdp-' +
+    createHash('sha256').update(sourceId).update('\0').update(JSON.stringify(m)).digest('hex').slice(0, 40)
+  );
 }
 
-export function timesFor(m: Json, meta: RequestMeta): { timestamp: number; sentAt: number | null; receivedAt: number } {
+export function timesFor(
+  m: Json,
+  meta: RequestMeta,
+): { timestamp: number; sentAt: number | null; receivedAt: number } {
   return {
     timestamp: toMillis(m.timestamp) ?? toMillis(m.originalTimestamp) ?? meta.receivedAt,
     sentAt: toMillis(m.sentAt) ?? toMillis(meta.sentAt),

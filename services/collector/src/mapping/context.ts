@@ -11,7 +11,20 @@ const pick = (o: Json | null, keys: readonly string[]): Record<string, string | 
   return any ? out : null;
 };
 
-const MAPPED = new Set(['ip', 'userAgent', 'locale', 'timezone', 'sessionId', 'page', 'campaign', 'device', 'os', 'screen', 'location', 'library']);
+const MAPPED = new Set([
+  'ip',
+  'userAgent',
+  'locale',
+  'timezone',
+  'sessionId',
+  'page',
+  'campaign',
+  'device',
+  'os',
+  'screen',
+  'location',
+  'library',
+]);
 
 /** Segment's context object to the Avro Context record; unmapped keys are kept as JSON. */
 export function mapContext(raw: unknown, meta: RequestMeta, properties: Json | null): Json {

@@ -1,5 +1,15 @@
 import { Topics } from '../../../shared/src/topics.js';
-import { asNumber, asObject, asString, customerKey, messageIdFor, timesFor, toMillis, type Json, type RequestMeta } from './common.js';
+import {
+  asNumber,
+  asObject,
+  asString,
+  customerKey,
+  messageIdFor,
+  timesFor,
+  toMillis,
+  type Json,
+  type RequestMeta,
+} from './common.js';
 import type { Outgoing } from './segment.js';
 
 const TEXT_FIELDS = [

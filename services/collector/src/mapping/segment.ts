@@ -1,5 +1,13 @@
 import { Topics } from '../../../shared/src/topics.js';
-import { asObject, asString, customerKey, messageIdFor, timesFor, type Json, type RequestMeta } from './common.js';
+import {
+  asObject,
+  asString,
+  customerKey,
+  messageIdFor,
+  timesFor,
+  type Json,
+  type RequestMeta,
+} from './common.js';
 import { mapContext } from './context.js';
 
 /** A record ready to encode: its topic, its key, and the Avro value as a plain object. */
@@ -30,8 +38,8 @@ export function mapSegmentMessage(type: string, m: Json, meta: RequestMeta): Out
         ...head,
         type: EVENT_TYPES[type],
         event: type === 'track' ? asString(m.event) : null,
-        name: type === 'track' ? null : asString(m.name) ?? asString(properties.name),
-        category: type === 'track' ? null : asString(m.category) ?? asString(properties.category),
+        name: type === 'track' ? null : (asString(m.name) ?? asString(properties.name)),
+        category: type === 'track' ? null : (asString(m.category) ?? asString(properties.category)),
         ...people,
         ...times,
         propertiesJson: JSON.stringify(properties),

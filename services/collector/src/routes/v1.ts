@@ -61,7 +61,12 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
   // Authentication comes before validation, so a client with a wrong key hears 401, not 400.
   app.addHook('preValidation', async (req) => {
     const key = writeKeyOf(req.headers.authorization, req.body);
-    if (!key) throw new ApiError(401, 'unauthorized', 'a write key is required (HTTP Basic user, or writeKey in the body)');
+    if (!key)
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'a write key is required (HTTP Basic user, or writeKey in the body)',
+      );
     const source = await deps.resolveSource(key).catch((err: unknown) => {
       throw new RetryableError('source lookup unavailable', { cause: err });
     });
@@ -75,7 +80,11 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
     timeWindow: 1000,
     keyGenerator: (req) => req.source?.id ?? req.ip,
     errorResponseBuilder: (_req, ctx) =>
-      new ApiError(429, 'rate_limited', `more than ${ctx.max} requests per second for this source; retry after ${ctx.after}`),
+      new ApiError(
+        429,
+        'rate_limited',
+        `more than ${ctx.max} requests per second for this source; retry after ${ctx.after}`,
+      ),
   });
 
   const single = (type: string) => (body: Json) => [{ at: '(body)', item: body, map: segment(type) }];
@@ -91,7 +100,11 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
       schema: batchSchema,
       bodyLimit: config.maxBatchBytes,
       items: (body) =>
-        (body.batch as Json[]).map((item, i) => ({ at: `batch[${i}]`, item, map: segment(String(item.type)) })),
+        (body.batch as Json[]).map((item, i) => ({
+          at: `batch[${i}]`,
+          item,
+          map: segment(String(item.type)),
+        })),
     },
     {
       url: '/v1/orders',

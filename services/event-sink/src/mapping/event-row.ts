@@ -42,16 +42,18 @@ export interface EventRow {
 const MAX_EVENT_VALUE = 99_999_999.99;
 
 /** The varchar limits of customer_events; longer context values are cut rather than lost with the row. */
-const cut = (v: string | null | undefined, n: number): string | null => (v == null || v === '' ? null : clean(v).slice(0, n));
+const cut = (v: string | null | undefined, n: number): string | null =>
+  v == null || v === '' ? null : clean(v).slice(0, n);
 
 /** PostgreSQL text cannot hold NUL; hostile or broken clients send it. */
-const clean = (s: string): string => (s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
+const clean = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s);
 
 export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow> {
   const externalId = e.userId ?? e.anonymousId;
   if (!externalId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
   if (externalId.length > 100) return dlq('impossible-value', 'customer id is longer than 100 characters');
-  if (!e.messageId || e.messageId.length > 255) return dlq('schema-invalid', 'messageId is empty or longer than 255 characters');
+  if (!e.messageId || e.messageId.length > 255)
+    return dlq('schema-invalid', 'messageId is empty or longer than 255 characters');
 
   let properties: unknown;
   try {
@@ -69,7 +71,8 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow
   if (!time.ok) return dlq(time.reason, time.error);
 
   const value = firstNumber(props.revenue, props.total, props.value);
-  if (value !== null && Math.abs(value) > MAX_EVENT_VALUE) return dlq('impossible-value', `event value ${value} does not fit DECIMAL(10,2)`);
+  if (value !== null && Math.abs(value) > MAX_EVENT_VALUE)
+    return dlq('impossible-value', `event value ${value} does not fit DECIMAL(10,2)`);
 
   const ctx = e.context;
   const page = ctx.page;
@@ -88,7 +91,12 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow
     messageId: e.messageId,
     eventType: cut(eventType, 100)!,
     eventCategory: eventCategoryOf(eventType),
-    eventName: cut(e.event ?? e.name ?? (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'), 200)!,
+    eventName: cut(
+      e.event ??
+        e.name ??
+        (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
+      200,
+    )!,
     eventProperties: clean(e.propertiesJson).replace(/\\u0000/g, ''),
     eventValue: value === null ? null : value.toFixed(2),
     sessionId: cut(ctx.sessionId, 255),

@@ -24,8 +24,14 @@ export function eventTypeOf(type: 'TRACK' | 'PAGE' | 'SCREEN', name: string | nu
 
 /** The seed's event_category: 'transaction', 'lifecycle' or 'engagement'. */
 export function eventCategoryOf(eventType: string): string {
-  if (eventType === 'purchase' || eventType.startsWith('order_') || eventType === 'checkout_started') return 'transaction';
-  if (eventType === 'signup' || eventType === 'login' || eventType === 'logged_out' || eventType === 'account_deleted') {
+  if (eventType === 'purchase' || eventType.startsWith('order_') || eventType === 'checkout_started')
+    return 'transaction';
+  if (
+    eventType === 'signup' ||
+    eventType === 'login' ||
+    eventType === 'logged_out' ||
+    eventType === 'account_deleted'
+  ) {
     return 'lifecycle';
   }
   return 'engagement';

@@ -14,10 +14,12 @@ export interface TimeLimits {
   earliestMs: number;
 }
 
-export type TimeCheck = { ok: true } | { ok: false; reason: 'future-timestamp' | 'impossible-value'; error: string };
+export type TimeCheck =
+  { ok: true } | { ok: false; reason: 'future-timestamp' | 'impossible-value'; error: string };
 
 export function checkTime(occurredAt: number, receivedAt: number, limits: TimeLimits): TimeCheck {
-  if (!Number.isFinite(occurredAt)) return { ok: false, reason: 'impossible-value', error: 'occurred_at is not a number' };
+  if (!Number.isFinite(occurredAt))
+    return { ok: false, reason: 'impossible-value', error: 'occurred_at is not a number' };
   if (occurredAt > receivedAt + limits.maxFutureMs) {
     return {
       ok: false,
@@ -26,7 +28,11 @@ export function checkTime(occurredAt: number, receivedAt: number, limits: TimeLi
     };
   }
   if (occurredAt < limits.earliestMs) {
-    return { ok: false, reason: 'impossible-value', error: `occurred_at ${safeIso(occurredAt)} is before ${new Date(limits.earliestMs).toISOString()}` };
+    return {
+      ok: false,
+      reason: 'impossible-value',
+      error: `occurred_at ${safeIso(occurredAt)} is before ${new Date(limits.earliestMs).toISOString()}`,
+    };
   }
   return { ok: true };
 }

@@ -15,7 +15,10 @@ export interface CustomerRef {
  * Ids are handled in sorted order so concurrent transactions take row locks in the same order.
  * The profile work (traits, merges) extends this by writing customer_identities.
  */
-export async function resolveCustomers(db: Queryable, refs: readonly CustomerRef[]): Promise<Map<string, string>> {
+export async function resolveCustomers(
+  db: Queryable,
+  refs: readonly CustomerRef[],
+): Promise<Map<string, string>> {
   const byId = new Map<string, CustomerRef>();
   for (const r of refs) {
     const seen = byId.get(r.externalId);

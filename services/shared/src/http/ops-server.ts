@@ -12,7 +12,9 @@ export interface OpsServerOptions {
 }
 
 /** /healthz, /readyz and /metrics for a processor (the collector serves them through Fastify). */
-export async function startOpsServer(opts: OpsServerOptions): Promise<{ close(): Promise<void>; port: number }> {
+export async function startOpsServer(
+  opts: OpsServerOptions,
+): Promise<{ close(): Promise<void>; port: number }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const check = (ok: boolean) => {

@@ -66,7 +66,10 @@ export class BatchingPublisher {
     this.queue = [];
     this.queued = 0;
 
-    const byTopic = new Map<string, { key: string | null; value: Buffer; headers?: Record<string, string> }[]>();
+    const byTopic = new Map<
+      string,
+      { key: string | null; value: Buffer; headers?: Record<string, string> }[]
+    >();
     for (const p of batch) {
       for (const r of p.records) {
         let list = byTopic.get(r.topic);

@@ -14,6 +14,10 @@ export function createRegistry(service: string): Registry {
  * Returns the metric called `name` from `registry`, creating it on first use, so two parts of
  * one service (say two Db instances) share a metric instead of failing on a duplicate name.
  */
-export function metric<T>(registry: Registry, name: string, create: (name: string, registers: Registry[]) => T): T {
+export function metric<T>(
+  registry: Registry,
+  name: string,
+  create: (name: string, registers: Registry[]) => T,
+): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create(name, [registry]);
 }

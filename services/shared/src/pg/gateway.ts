@@ -12,7 +12,11 @@ export interface Queryable {
 }
 
 export interface Tx extends Queryable {
-  copyFrom(tag: string, sql: string, chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>): Promise<number>;
+  copyFrom(
+    tag: string,
+    sql: string,
+    chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>,
+  ): Promise<number>;
 }
 
 export interface Db extends Queryable {
@@ -46,17 +50,23 @@ export function createDb(opts: DbOptions): Db {
   // the next query gets a fresh connection or a retryable error.
   pool.on('error', () => {});
 
-  const duration = metric(opts.registry, 'pg_query_duration_seconds', (name, registers) =>
-    new Histogram({
-      name,
-      help: 'PostgreSQL query duration by tag',
-      labelNames: ['tag'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers,
-    }),
+  const duration = metric(
+    opts.registry,
+    'pg_query_duration_seconds',
+    (name, registers) =>
+      new Histogram({
+        name,
+        help: 'PostgreSQL query duration by tag',
+        labelNames: ['tag'],
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+        registers,
+      }),
   );
-  const errors = metric(opts.registry, 'pg_query_errors_total', (name, registers) =>
-    new Counter({ name, help: 'PostgreSQL query errors by tag', labelNames: ['tag'], registers }),
+  const errors = metric(
+    opts.registry,
+    'pg_query_errors_total',
+    (name, registers) =>
+      new Counter({ name, help: 'PostgreSQL query errors by tag', labelNames: ['tag'], registers }),
   );
 
   const prefix = (tag: string) => `/* ${opts.service}:${tag.replace(/\*\//g, '')} */ `;
@@ -88,7 +98,8 @@ export function createDb(opts: DbOptions): Db {
         await client.query('BEGIN');
         const tx: Tx = {
           query: queryOn(client),
-          copyFrom: (copyTag, sql, chunks) => timed(copyTag, () => copyInto(client, prefix(copyTag) + sql, chunks)),
+          copyFrom: (copyTag, sql, chunks) =>
+            timed(copyTag, () => copyInto(client, prefix(copyTag) + sql, chunks)),
         };
         const result = await timed(tag, () => fn(tx));
         await client.query('COMMIT');
@@ -108,4 +119,3 @@ export function createDb(opts: DbOptions): Db {
     end: () => pool.end(),
   };
 }
-

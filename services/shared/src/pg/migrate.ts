@@ -15,7 +15,11 @@ const CHECKSUMS_TABLE = 'pgmigrations_checksums';
  * not notice a migration edited after it ran, so we keep a checksum of each applied file and
  * refuse to go on when one changed: a schema that differs from its files is worse than a stop.
  */
-export async function migrate(databaseUrl: string, logger: Logger, dir = repoPath('sql', 'migrations')): Promise<string[]> {
+export async function migrate(
+  databaseUrl: string,
+  logger: Logger,
+  dir = repoPath('sql', 'migrations'),
+): Promise<string[]> {
   const files = await checksums(dir);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -23,10 +27,16 @@ export async function migrate(databaseUrl: string, logger: Logger, dir = repoPat
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${CHECKSUMS_TABLE} (name text PRIMARY KEY, sha256 char(64) NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const recorded = await client.query<{ name: string; sha256: string }>(`SELECT name, sha256 FROM ${CHECKSUMS_TABLE}`);
-    const changed = recorded.rows.filter((r) => files.has(r.name) && files.get(r.name) !== r.sha256).map((r) => r.name);
+    const recorded = await client.query<{ name: string; sha256: string }>(
+      `SELECT name, sha256 FROM ${CHECKSUMS_TABLE}`,
+    );
+    const changed = recorded.rows
+      .filter((r) => files.has(r.name) && files.get(r.name) !== r.sha256)
+      .map((r) => r.name);
     if (changed.length > 0) {
-      throw new Error(`applied migrations were edited afterwards: ${changed.join(', ')}; add a new migration instead`);
+      throw new Error(
+        `applied migrations were edited afterwards: ${changed.join(', ')}; add a new migration instead`,
+      );
     }
 
     const ran = await runner({
@@ -43,7 +53,10 @@ export async function migrate(databaseUrl: string, logger: Logger, dir = repoPat
     for (const { name } of applied.rows) {
       const sha = files.get(name);
       if (sha) {
-        await client.query(`INSERT INTO ${CHECKSUMS_TABLE} (name, sha256) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [name, sha]);
+        await client.query(
+          `INSERT INTO ${CHECKSUMS_TABLE} (name, sha256) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+          [name, sha],
+        );
       }
     }
     return ran.map((m) => m.name);

@@ -18,7 +18,12 @@ export async function readOffsets(db: Queryable, group: string, topic: string): 
  * Two consumers that both believe they own a partition (a rebalance with a slow zombie) queue
  * here, and the second sees what the first committed.
  */
-export async function lockOffset(tx: Queryable, group: string, topic: string, partition: number): Promise<number> {
+export async function lockOffset(
+  tx: Queryable,
+  group: string,
+  topic: string,
+  partition: number,
+): Promise<number> {
   await tx.query(
     'offsets.init',
     `INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
@@ -34,7 +39,13 @@ export async function lockOffset(tx: Queryable, group: string, topic: string, pa
   return Number(rows[0]!.next_offset);
 }
 
-export async function storeOffset(tx: Queryable, group: string, topic: string, partition: number, next: number): Promise<void> {
+export async function storeOffset(
+  tx: Queryable,
+  group: string,
+  topic: string,
+  partition: number,
+  next: number,
+): Promise<void> {
   await tx.query(
     'offsets.store',
     `UPDATE consumer_offsets SET next_offset = $4, updated_at = now()

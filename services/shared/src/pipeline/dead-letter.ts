@@ -17,13 +17,25 @@ export class DeadLetters {
   ) {}
 
   async load(topic: string): Promise<void> {
-    this.schemaId = await this.codec.register(valueSubject(dlqTopic(topic)), await readSchemaFile('dead-letter.avsc'));
+    this.schemaId = await this.codec.register(
+      valueSubject(dlqTopic(topic)),
+      await readSchemaFile('dead-letter.avsc'),
+    );
   }
 
-  async record(topic: string, partition: number, message: KafkaMessage, reason: string, errors: string[]): Promise<OutRecord> {
+  async record(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+    errors: string[],
+  ): Promise<OutRecord> {
     if (this.schemaId === undefined) throw new Error('DeadLetters.load() was not called');
     const headers = Object.entries(message.headers ?? {}).flatMap(([key, v]) =>
-      (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: value === undefined ? null : Buffer.from(value) })),
+      (Array.isArray(v) ? v : [v]).map((value) => ({
+        key,
+        value: value === undefined ? null : Buffer.from(value),
+      })),
     );
     const value = {
       originalTopic: topic,
@@ -39,6 +51,10 @@ export class DeadLetters {
       service: this.service,
       failedAt: Date.now(),
     };
-    return { topic: dlqTopic(topic), key: message.key?.toString('utf8') ?? null, value: await this.codec.encode(this.schemaId, value) };
+    return {
+      topic: dlqTopic(topic),
+      key: message.key?.toString('utf8') ?? null,
+      value: await this.codec.encode(this.schemaId, value),
+    };
   }
 }

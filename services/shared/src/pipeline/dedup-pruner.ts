@@ -7,7 +7,12 @@ import type { Logger } from '../logger.js';
  * retries and replayed batches arrive within minutes or hours, so days are ample, and the table
  * stays small enough that its index lives in memory.
  */
-export function startDedupPruner(db: Db, retentionDays: number, logger: Logger, everyMs = 10 * 60_000): { stop(): void } {
+export function startDedupPruner(
+  db: Db,
+  retentionDays: number,
+  logger: Logger,
+  everyMs = 10 * 60_000,
+): { stop(): void } {
   let running = false;
   const prune = async () => {
     if (running) return;

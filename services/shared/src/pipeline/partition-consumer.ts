@@ -36,7 +36,9 @@ export interface PartitionConsumerOptions {
  * resumes from the offsets stored in PostgreSQL when partitions are assigned. Offsets are also
  * committed to Kafka after each batch, only so that lag tools show progress.
  */
-export async function startPartitionConsumer(opts: PartitionConsumerOptions): Promise<{ stop(): Promise<void> }> {
+export async function startPartitionConsumer(
+  opts: PartitionConsumerOptions,
+): Promise<{ stop(): Promise<void> }> {
   const consumer = createConsumer(opts.kafka, {
     groupId: opts.groupId,
     maxWaitTimeInMs: opts.maxWaitMs,
@@ -59,7 +61,8 @@ export async function startPartitionConsumer(opts: PartitionConsumerOptions): Pr
         opts.logger.info({ partitions, resumeFrom: Object.fromEntries(stored) }, 'partitions assigned');
       },
       // Not fatal: the in-transaction offset check still drops anything already applied.
-      (err: Error) => opts.logger.warn({ err: { message: err.message } }, 'could not read stored offsets on assignment'),
+      (err: Error) =>
+        opts.logger.warn({ err: { message: err.message } }, 'could not read stored offsets on assignment'),
     );
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
