@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
@@ -25,7 +30,7 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Request logs would carry client IPs and URLs with personal data; metrics count requests instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: parseTrustProxy(config.trustProxy),
     bodyLimit: config.maxBatchBytes,
     return503OnClosing: true,
@@ -56,6 +61,17 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
       const outcome = reply.statusCode < 300 ? 'accepted' : reply.statusCode < 500 ? 'rejected' : 'failed';
       metrics.events.inc({ route, source, outcome }, req.eventCount ?? 1);
     }
+  });
+
+  // On close, Fastify ends idle keep-alive connections, but one busy with a request at that moment
+  // would stay open for keepAliveTimeout after its response; telling the client to close it lets
+  // shutdown finish as soon as the in-flight requests do.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((err: FastifyError & Partial<ApiError>, req, reply) => {

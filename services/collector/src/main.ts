@@ -41,7 +41,12 @@ const kafka = createKafka({
   requestTimeoutMs: config.produceTimeoutMs,
   retries: 2,
 });
-const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+// Not idempotent: kafkajs rolls an idempotent producer's sequence numbers back when a produce
+// times out, although the broker may still write that batch (a hung broker resuming). The next
+// batch then reuses those numbers and the broker drops it as a duplicate while acknowledging it:
+// a 200 for records that are not in Kafka. Without idempotence a timed-out batch can at worst be
+// written twice, and duplicates are dropped downstream by messageId, as for any client retry.
+const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
 let producerConnected = false;
 producer.on(producer.events.CONNECT, () => (producerConnected = true));
 producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
@@ -77,7 +82,11 @@ lifecycle.onStop('kafka-producer', async () => {
 lifecycle.onStop('http', () => app.close());
 
 await app.listen({ port: config.port, host: config.host });
-logger.info({ port: config.port }, 'collector listening');
+const address = app.server.address();
+logger.info(
+  { port: typeof address === 'object' && address ? address.port : config.port },
+  'collector listening',
+);
 
 await Promise.all([
   retryForever(
