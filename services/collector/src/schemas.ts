@@ -6,12 +6,14 @@
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const id = { type: 'string', minLength: 1, maxLength: 100 } as const;
+// analytics.js sends `"userId": null` for anonymous visitors.
+const nullableId = { type: ['string', 'null'], minLength: 1, maxLength: 100 } as const;
 const object = { type: 'object' } as const;
 
 const common = {
   messageId: { type: 'string', minLength: 1, maxLength: 255 },
-  userId: id,
-  anonymousId: id,
+  userId: nullableId,
+  anonymousId: nullableId,
   timestamp: dateTime,
   originalTimestamp: dateTime,
   sentAt: dateTime,
@@ -20,7 +22,13 @@ const common = {
   writeKey: { type: 'string' },
 } as const;
 
-const identified = { anyOf: [{ required: ['userId'] }, { required: ['anonymousId'] }] } as const;
+/** A message needs a customer: a non-null userId or anonymousId. */
+const identified = {
+  anyOf: [
+    { required: ['userId'], properties: { userId: { type: 'string' } } },
+    { required: ['anonymousId'], properties: { anonymousId: { type: 'string' } } },
+  ],
+} as const;
 
 const message = (properties: Record<string, unknown>, required: string[] = []) => ({
   type: 'object',

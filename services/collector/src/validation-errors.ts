@@ -28,8 +28,8 @@ export function formatValidationErrors(errors: readonly AjvError[]): FieldError[
     if (!out.has(`${field}\0${message}`)) out.set(`${field}\0${message}`, { field, message });
   };
   for (const e of errors) {
-    // The anyOf(userId | anonymousId) rule reports two `required` errors and the anyOf itself; say it once.
-    if (e.keyword === 'required' && /\/anyOf\/\d+\/required$/.test(e.schemaPath)) continue;
+    // The anyOf(userId | anonymousId) rule reports each branch's errors and the anyOf itself; say it once.
+    if (/\/anyOf\/\d+\//.test(e.schemaPath)) continue;
     if (e.keyword === 'anyOf') {
       add(fieldPath(e.instancePath), 'needs userId or anonymousId');
     } else if (e.keyword === 'required') {

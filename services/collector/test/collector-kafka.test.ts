@@ -6,7 +6,13 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { Topics } from '../../shared/src/topics.js';
 import { randomName } from '../../shared/test/support.js';
-import { endOffsets, readRange, testKafka, type Consumed, type Offsets } from '../../shared/test/kafka-support.js';
+import {
+  endOffsets,
+  readRange,
+  testKafka,
+  type Consumed,
+  type Offsets,
+} from '../../shared/test/kafka-support.js';
 import { wiredCollector, type WiredCollector } from './wired.js';
 
 const INPUTS = [Topics.events, Topics.identities, Topics.orders, Topics.campaignEvents];
@@ -45,7 +51,14 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
   const from = await endOffsets(kafka, INPUTS);
   const userId = randomName('user');
   const anonymousId = randomName('anon');
-  const ids = { track: randomUUID(), page: randomUUID(), identify: randomUUID(), order: randomUUID(), sent: randomUUID(), opened: randomUUID() };
+  const ids = {
+    track: randomUUID(),
+    page: randomUUID(),
+    identify: randomUUID(),
+    order: randomUUID(),
+    sent: randomUUID(),
+    opened: randomUUID(),
+  };
   const orderId = randomName('order');
   const campaignId = randomUUID(); // campaign ids are uuids, as in the seed
   const context = {
@@ -53,7 +66,12 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0',
     locale: 'de-DE',
     timezone: 'Europe/Berlin',
-    page: { url: 'https://shop.example/p/1?utm_source=news', path: '/p/1', title: 'Shoe', referrer: 'https://search.example/' },
+    page: {
+      url: 'https://shop.example/p/1?utm_source=news',
+      path: '/p/1',
+      title: 'Shoe',
+      referrer: 'https://search.example/',
+    },
     campaign: { name: 'spring', source: 'news', medium: 'email' },
     library: { name: 'analytics.js', version: '2.11.1' },
     app: { build: '42' },
@@ -77,8 +95,22 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
           timestamp: '2026-03-01T10:00:00.000Z',
           context,
         },
-        { type: 'page', messageId: ids.page, anonymousId, name: 'Home', properties: { url: 'https://shop.example/', title: 'Home' }, timestamp: '2026-03-01T10:00:01.000Z' },
-        { type: 'identify', messageId: ids.identify, userId, anonymousId, traits: { email: `${userId}@example.com`, plan: 'pro' }, timestamp: '2026-03-01T10:00:02.000Z' },
+        {
+          type: 'page',
+          messageId: ids.page,
+          anonymousId,
+          name: 'Home',
+          properties: { url: 'https://shop.example/', title: 'Home' },
+          timestamp: '2026-03-01T10:00:01.000Z',
+        },
+        {
+          type: 'identify',
+          messageId: ids.identify,
+          userId,
+          anonymousId,
+          traits: { email: `${userId}@example.com`, plan: 'pro' },
+          timestamp: '2026-03-01T10:00:02.000Z',
+        },
       ],
     },
   });
@@ -111,8 +143,21 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
     headers: c.auth,
     payload: {
       events: [
-        { messageId: ids.sent, campaign_id: campaignId, userId, event: 'sent', timestamp: '2026-03-01T09:00:00.000Z', variant: 'A' },
-        { messageId: ids.opened, campaign_id: campaignId, userId, event: 'opened', timestamp: '2026-03-01T09:30:00.000Z' },
+        {
+          messageId: ids.sent,
+          campaign_id: campaignId,
+          userId,
+          event: 'sent',
+          timestamp: '2026-03-01T09:00:00.000Z',
+          variant: 'A',
+        },
+        {
+          messageId: ids.opened,
+          campaign_id: campaignId,
+          userId,
+          event: 'opened',
+          timestamp: '2026-03-01T09:30:00.000Z',
+        },
       ],
     },
   });
@@ -120,14 +165,18 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
   const after = Date.now();
 
   const found = byId(await ours(from, new Set(Object.values(ids))));
-  for (const [name, id] of Object.entries(ids)) t.equal(found.get(id)?.length, 1, `${name} (${id}) is on Kafka exactly once`);
+  for (const [name, id] of Object.entries(ids))
+    t.equal(found.get(id)?.length, 1, `${name} (${id}) is on Kafka exactly once`);
   const one = (id: string) => found.get(id)![0]!;
 
   for (const id of Object.values(ids)) {
     const r = one(id);
     t.equal(r.decoded.sourceId, c.source.id, `${r.topic}: sourceId is the source's`);
     const receivedAt = r.decoded.receivedAt as number;
-    t.ok(receivedAt >= before && receivedAt <= after, `${r.topic}: receivedAt stamped at receipt (${receivedAt})`);
+    t.ok(
+      receivedAt >= before && receivedAt <= after,
+      `${r.topic}: receivedAt stamped at receipt (${receivedAt})`,
+    );
   }
 
   const track = one(ids.track);
@@ -145,7 +194,13 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
       userAgent: context.userAgent,
       locale: 'de-DE',
       timezone: 'Europe/Berlin',
-      page: { url: context.page.url, path: '/p/1', title: 'Shoe', referrer: 'https://search.example/', search: null },
+      page: {
+        url: context.page.url,
+        path: '/p/1',
+        title: 'Shoe',
+        referrer: 'https://search.example/',
+        search: null,
+      },
       campaign: { name: 'spring', source: 'news', medium: 'email', term: null, content: null },
       library: { name: 'analytics.js', version: '2.11.1' },
     },
@@ -156,13 +211,28 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
   const page = one(ids.page);
   t.equal(page.topic, Topics.events);
   t.equal(page.key, anonymousId, 'keyed by anonymousId when there is no userId');
-  t.match(page.decoded, { type: 'PAGE', name: 'Home', userId: null, anonymousId, context: { page: { url: 'https://shop.example/', title: 'Home' } } });
-  t.equal((page.decoded.context as { ip: string }).ip, '127.0.0.1', 'the client address when the context has no ip');
+  t.match(page.decoded, {
+    type: 'PAGE',
+    name: 'Home',
+    userId: null,
+    anonymousId,
+    context: { page: { url: 'https://shop.example/', title: 'Home' } },
+  });
+  t.equal(
+    (page.decoded.context as { ip: string }).ip,
+    '127.0.0.1',
+    'the client address when the context has no ip',
+  );
 
   const identify = one(ids.identify);
   t.equal(identify.topic, Topics.identities);
   t.equal(identify.key, userId);
-  t.match(identify.decoded, { type: 'IDENTIFY', userId, anonymousId, timestamp: Date.parse('2026-03-01T10:00:02.000Z') });
+  t.match(identify.decoded, {
+    type: 'IDENTIFY',
+    userId,
+    anonymousId,
+    timestamp: Date.parse('2026-03-01T10:00:02.000Z'),
+  });
   t.same(JSON.parse(identify.decoded.traitsJson as string), { email: `${userId}@example.com`, plan: 'pro' });
 
   const ord = one(ids.order);
@@ -186,40 +256,55 @@ t.test('a batch, an order and campaign events land on their topics as registry-d
     t.equal(r.topic, Topics.campaignEvents);
     t.equal(r.key, userId);
   }
-  t.match(sent.decoded, { campaign_id: campaignId, userId, event: 'sent', variant: 'A', timestamp: Date.parse('2026-03-01T09:00:00.000Z') });
+  t.match(sent.decoded, {
+    campaign_id: campaignId,
+    userId,
+    event: 'sent',
+    variant: 'A',
+    timestamp: Date.parse('2026-03-01T09:00:00.000Z'),
+  });
   t.match(opened.decoded, { campaign_id: campaignId, event: 'opened', variant: null });
   t.equal(sent.partition, opened.partition, "one customer's campaign events share a partition");
 });
 
-t.test('50 concurrent single-event requests: all 200, all 50 records on Kafka, sent in few produce calls', async (t) => {
-  const from = await endOffsets(kafka, [Topics.events]);
-  const flushesBefore = c.flushes.length;
-  const ids = Array.from({ length: 50 }, () => randomUUID());
-  const responses = await Promise.all(
-    ids.map((messageId, i) =>
-      c.app.inject({
-        method: 'POST',
-        url: '/v1/track',
-        headers: c.auth,
-        payload: { messageId, userId: randomName('user'), event: 'Concurrent', properties: { i } },
-      }),
-    ),
-  );
-  t.same(
-    responses.map((r) => r.statusCode),
-    ids.map(() => 200),
-    'every request got 200',
-  );
-  const flushes = c.flushes.slice(flushesBefore);
-  t.equal(
-    flushes.reduce((n, f) => n + f.records, 0),
-    50,
-    'the publisher sent 50 records',
-  );
-  t.ok(flushes.length < 50, `concurrent requests shared produce calls: ${flushes.length} flushes of ${flushes.map((f) => f.records).join(',')}`);
+t.test(
+  '50 concurrent single-event requests: all 200, all 50 records on Kafka, sent in few produce calls',
+  async (t) => {
+    const from = await endOffsets(kafka, [Topics.events]);
+    const flushesBefore = c.flushes.length;
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    const responses = await Promise.all(
+      ids.map((messageId, i) =>
+        c.app.inject({
+          method: 'POST',
+          url: '/v1/track',
+          headers: c.auth,
+          payload: { messageId, userId: randomName('user'), event: 'Concurrent', properties: { i } },
+        }),
+      ),
+    );
+    t.same(
+      responses.map((r) => r.statusCode),
+      ids.map(() => 200),
+      'every request got 200',
+    );
+    const flushes = c.flushes.slice(flushesBefore);
+    t.equal(
+      flushes.reduce((n, f) => n + f.records, 0),
+      50,
+      'the publisher sent 50 records',
+    );
+    t.ok(
+      flushes.length < 50,
+      `concurrent requests shared produce calls: ${flushes.length} flushes of ${flushes.map((f) => f.records).join(',')}`,
+    );
 
-  const found = byId(await ours(from, new Set(ids)));
-  t.equal(found.size, 50, 'all 50 records are on cdp.events');
-  t.ok([...found.values()].every((rs) => rs.length === 1), 'each exactly once');
-  t.same([...new Set([...found.values()].map((rs) => rs[0]!.topic))], [Topics.events]);
-});
+    const found = byId(await ours(from, new Set(ids)));
+    t.equal(found.size, 50, 'all 50 records are on cdp.events');
+    t.ok(
+      [...found.values()].every((rs) => rs.length === 1),
+      'each exactly once',
+    );
+    t.same([...new Set([...found.values()].map((rs) => rs[0]!.topic))], [Topics.events]);
+  },
+);

@@ -1,7 +1,8 @@
 /**
  * The collector wired as main.ts wires it, in-process, on real servers: RecordEncoder over a real
- * AvroCodec, BatchingPublisher over a real idempotent producer, SourceCache over the real database
- * with a source of its own. Only the listening is left to the test (inject, or listen on port 0).
+ * AvroCodec, BatchingPublisher over a real acks=all producer (not idempotent, as main.ts explains),
+ * SourceCache over the real database with a source of its own. Only the listening is left to the
+ * test (inject, or listen on port 0). Keep it in step with main.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
@@ -14,7 +15,12 @@ import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js'
 import { createKafka, createProducer, type Kafka, type Producer } from '../../shared/src/kafka/client.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { createDb, type Db } from '../../shared/src/pg/gateway.js';
-import { createSource, findSourceByKeyHash, revokeSource, type Source } from '../../shared/src/sources/store.js';
+import {
+  createSource,
+  findSourceByKeyHash,
+  revokeSource,
+  type Source,
+} from '../../shared/src/sources/store.js';
 import { logger, randomName } from '../../shared/test/support.js';
 
 export interface WiredCollector {
@@ -38,7 +44,12 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
   const config = loadCollectorConfig({ ...process.env, LOG_LEVEL: 'silent', ...env });
   const registry = createRegistry('collector-it');
   const metrics = createCollectorMetrics(registry);
-  const db: Db = createDb({ connectionString: config.databaseUrl, service: 'collector-it', registry, max: 4 });
+  const db: Db = createDb({
+    connectionString: config.databaseUrl,
+    service: 'collector-it',
+    registry,
+    max: 4,
+  });
   const closers: (() => Promise<unknown>)[] = [() => db.end()];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -58,7 +69,7 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
       requestTimeoutMs: config.produceTimeoutMs,
       retries: 2,
     });
-    const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+    const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
     await producer.connect();
     closers.push(() => producer.disconnect());
 
