@@ -32,8 +32,9 @@ const metrics = createCollectorMetrics(registry);
 const db = createDb({ connectionString: config.databaseUrl, service: 'collector', registry, max: 4 });
 lifecycle.onStop('postgres', () => db.end());
 
-// A short internal retry budget: when the broker is down the request fails (503) well inside
-// PRODUCE_TIMEOUT_MS instead of being delivered late, after the client was told to retry.
+// The HTTP answer is bounded by PRODUCE_TIMEOUT_MS (the publisher's timer), not by kafkajs: its
+// up to three attempts may each take that long. So a request answered 503 can still reach Kafka
+// later; the client's retry is then a duplicate, which the processors drop by messageId.
 const kafka = createKafka({
   brokers: config.kafkaBrokers,
   clientId: 'cdp-collector',

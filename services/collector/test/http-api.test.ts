@@ -179,10 +179,20 @@ t.test('200: a batch of every type goes to its topic; orders and campaign events
 
 t.test('200: analytics.js sends userId null for anonymous visitors; both null is a 400', async (t) => {
   const h = await harness();
-  const anon = await h.app.inject({ method: 'POST', url: '/v1/page', headers: auth, payload: { userId: null, anonymousId: 'a-1', name: 'Home' } });
+  const anon = await h.app.inject({
+    method: 'POST',
+    url: '/v1/page',
+    headers: auth,
+    payload: { userId: null, anonymousId: 'a-1', name: 'Home' },
+  });
   t.equal(anon.statusCode, 200, anon.body);
   t.equal(h.published[0]!.key, 'a-1');
-  const none = await h.app.inject({ method: 'POST', url: '/v1/page', headers: auth, payload: { userId: null, anonymousId: null } });
+  const none = await h.app.inject({
+    method: 'POST',
+    url: '/v1/page',
+    headers: auth,
+    payload: { userId: null, anonymousId: null },
+  });
   t.equal(none.statusCode, 400);
   t.same(none.json().errors, [{ field: '(body)', message: 'needs userId or anonymousId' }]);
 });

@@ -49,7 +49,9 @@ const db = createDb({
 });
 
 const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'cdp-event-sink', logger });
-const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+// Not idempotent, for the reason given in the collector's main.ts: kafkajs can acknowledge a
+// dead letter that the broker dropped as a duplicate; a dead letter written twice is harmless.
+const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
 lifecycle.onStop('kafka-producer', () => producer.disconnect());
 const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1_000, timeoutMs: 30_000 });
 

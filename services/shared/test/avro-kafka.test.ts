@@ -4,7 +4,14 @@
  */
 import t, { type Test } from 'tap';
 import { AvroCodec, readSchemaFile } from '../src/avro/registry.js';
-import { CompressionCodecs, CompressionTypes, createProducer, ensureTopics, type Kafka, type Producer } from '../src/kafka/client.js';
+import {
+  CompressionCodecs,
+  CompressionTypes,
+  createProducer,
+  ensureTopics,
+  type Kafka,
+  type Producer,
+} from '../src/kafka/client.js';
 import { registerCodecs } from '../src/kafka/codecs.js';
 import { PoisonError } from '../src/errors.js';
 import { config, randomName } from './support.js';
@@ -72,45 +79,58 @@ const eventValue = (i: number) => ({
   },
 });
 
-t.test('a record encoded with a registered schema comes back equal through broker and registry', async (t) => {
-  const id = await codec.register(subject, await readSchemaFile('event.avsc'));
-  t.ok(Number.isInteger(id) && id > 0, `schema id ${id}`);
-  t.equal(await codec.register(subject, await readSchemaFile('event.avsc')), id, 'registering again is idempotent');
-  t.equal(await codec.latestId(subject), id);
-
-  const topic = await privateTopic(t);
-  const value = eventValue(0);
-  const bytes = await codec.encode(id, value);
-  t.equal(bytes[0], 0, 'magic byte');
-  t.equal(bytes.readUInt32BE(1), id, 'schema id in the frame');
-  await producer.send({ topic, acks: -1, messages: [{ key: value.userId, value: bytes }] });
-
-  const records = await readRange(kafka, await beginning(kafka, [topic]));
-  t.equal(records.length, 1);
-  t.equal(records[0]!.key, value.userId);
-  t.same(await codec.decode(records[0]!.value!), value);
-});
-
-t.test('a record that is not Confluent-framed, or names an unknown schema id, is poison (undecodable)', async (t) => {
-  const topic = await privateTopic(t);
-  const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('body')]);
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: [{ key: 'k', value: Buffer.from(JSON.stringify({ messageId: 'm', type: 'TRACK' })) }, { key: 'k', value: unknownId }],
-  });
-  const records = await readRange(kafka, await beginning(kafka, [topic]));
-  t.equal(records.length, 2);
-  for (const [i, r] of records.entries()) {
-    const err = await codec.decode(r.value!).then(
-      () => undefined,
-      (e: unknown) => e,
+t.test(
+  'a record encoded with a registered schema comes back equal through broker and registry',
+  async (t) => {
+    const id = await codec.register(subject, await readSchemaFile('event.avsc'));
+    t.ok(Number.isInteger(id) && id > 0, `schema id ${id}`);
+    t.equal(
+      await codec.register(subject, await readSchemaFile('event.avsc')),
+      id,
+      'registering again is idempotent',
     );
-    t.type(err, PoisonError, `record ${i} is a PoisonError`);
-    t.equal((err as PoisonError).reason, 'undecodable');
-    t.equal((err as PoisonError).retriable, false);
-  }
-});
+    t.equal(await codec.latestId(subject), id);
+
+    const topic = await privateTopic(t);
+    const value = eventValue(0);
+    const bytes = await codec.encode(id, value);
+    t.equal(bytes[0], 0, 'magic byte');
+    t.equal(bytes.readUInt32BE(1), id, 'schema id in the frame');
+    await producer.send({ topic, acks: -1, messages: [{ key: value.userId, value: bytes }] });
+
+    const records = await readRange(kafka, await beginning(kafka, [topic]));
+    t.equal(records.length, 1);
+    t.equal(records[0]!.key, value.userId);
+    t.same(await codec.decode(records[0]!.value!), value);
+  },
+);
+
+t.test(
+  'a record that is not Confluent-framed, or names an unknown schema id, is poison (undecodable)',
+  async (t) => {
+    const topic = await privateTopic(t);
+    const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from('body')]);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'k', value: Buffer.from(JSON.stringify({ messageId: 'm', type: 'TRACK' })) },
+        { key: 'k', value: unknownId },
+      ],
+    });
+    const records = await readRange(kafka, await beginning(kafka, [topic]));
+    t.equal(records.length, 2);
+    for (const [i, r] of records.entries()) {
+      const err = await codec.decode(r.value!).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      t.type(err, PoisonError, `record ${i} is a PoisonError`);
+      t.equal((err as PoisonError).reason, 'undecodable');
+      t.equal((err as PoisonError).retriable, false);
+    }
+  },
+);
 
 t.test('every compression codec round-trips a batch through the broker', async (t) => {
   registerCodecs();
@@ -146,7 +166,11 @@ t.test('every compression codec round-trips a batch through the broker', async (
       });
       const records = await readRange(kafka, await beginning(kafka, [topic]));
       t.equal(records.length, values.length, `${name}: every record came back`);
-      t.same(await Promise.all(records.map((r) => codec.decode(r.value!))), values, `${name}: values equal, in order`);
+      t.same(
+        await Promise.all(records.map((r) => codec.decode(r.value!))),
+        values,
+        `${name}: values equal, in order`,
+      );
       t.ok(calls.compress >= 1, `${name}: the producer compressed with it (${calls.compress})`);
       t.ok(calls.decompress >= 1, `${name}: the consumer decompressed with it (${calls.decompress})`);
     } finally {

@@ -81,12 +81,17 @@ function run(cmd: string, args: string[], logFile: string): Promise<void> {
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.at(-5)} exited ${code} (log: ${logFile})`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.at(-5)} exited ${code} (log: ${logFile})`)),
+    );
   });
 }
 
 export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {}): Promise<PrivateBroker> {
-  if (!existsSync(KAFKA_LIBS)) throw new Error(`no Kafka jars at ${KAFKA_LIBS}: run ./deploy/local/stack.sh up first (or set KAFKA_LIBS)`);
+  if (!existsSync(KAFKA_LIBS))
+    throw new Error(
+      `no Kafka jars at ${KAFKA_LIBS}: run ./deploy/local/stack.sh up first (or set KAFKA_LIBS)`,
+    );
   const dir = await mkdtemp(join(tmpdir(), 'cdp-kafka-'));
   const port = await freePort();
   let controllerPort = await freePort();
@@ -140,7 +145,11 @@ export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {})
   // A cluster id is a random 16-byte UUID in URL-safe base64 (what `StorageTool random-uuid`
   // prints), made here to save a JVM start.
   const clusterId = randomBytes(16).toString('base64url');
-  await run('java', javaArgs(dir, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'), logFile);
+  await run(
+    'java',
+    javaArgs(dir, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'),
+    logFile,
+  );
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -170,11 +179,18 @@ export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {})
       void exited.then(() => (died = true));
       // Ready when a client gets metadata from it (the log's "Kafka Server started" comes a bit
       // earlier than the listener accepts requests on a slow machine).
-      const kafka = createKafka({ brokers: broker.brokers, clientId: 'private-broker-probe', logger, requestTimeoutMs: 2_000, retries: 0 });
+      const kafka = createKafka({
+        brokers: broker.brokers,
+        clientId: 'private-broker-probe',
+        logger,
+        requestTimeoutMs: 2_000,
+        retries: 0,
+      });
       await waitFor(
         `the private broker on ${port} to start (log: ${logFile})`,
         async () => {
-          if (died) throw new Error(`the broker exited (code ${proc.exitCode}); log tail:\n${await tail(logFile)}`);
+          if (died)
+            throw new Error(`the broker exited (code ${proc.exitCode}); log tail:\n${await tail(logFile)}`);
           const admin = kafka.admin();
           try {
             await admin.connect();

@@ -20,7 +20,10 @@ export async function endOffsets(kafka: Kafka, topics: readonly string[]): Promi
   try {
     const out: Offsets = {};
     for (const topic of topics) {
-      out[topic] = (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high }));
+      out[topic] = (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({
+        partition,
+        offset: high,
+      }));
     }
     return out;
   } finally {
@@ -31,7 +34,12 @@ export async function endOffsets(kafka: Kafka, topics: readonly string[]): Promi
 /** Offset 0 of every partition of `topics`: read them from the beginning. */
 export async function beginning(kafka: Kafka, topics: readonly string[]): Promise<Offsets> {
   const ends = await endOffsets(kafka, topics);
-  return Object.fromEntries(Object.entries(ends).map(([topic, ps]) => [topic, ps.map((p) => ({ partition: p.partition, offset: '0' }))]));
+  return Object.fromEntries(
+    Object.entries(ends).map(([topic, ps]) => [
+      topic,
+      ps.map((p) => ({ partition: p.partition, offset: '0' })),
+    ]),
+  );
 }
 
 export interface Consumed {
@@ -64,10 +72,19 @@ export async function readRange(kafka: Kafka, from: Offsets, timeoutMs = 20_000)
   const records: Consumed[] = [];
   if (done()) return records;
 
-  const consumer = createConsumer(kafka, { groupId: randomName('test-read'), maxWaitTimeInMs: 250, retry: { retries: 5 } });
+  const consumer = createConsumer(kafka, {
+    groupId: randomName('test-read'),
+    maxWaitTimeInMs: 250,
+    retry: { retries: 5 },
+  });
   // A batch moves the position only when it continues from it: batches fetched before the seek
   // took effect (at the group's initial "latest" position) must not count as progress.
-  const advance = (topic: string, partition: number, firstOffset: string | null, lastOffset: string | null) => {
+  const advance = (
+    topic: string,
+    partition: number,
+    firstOffset: string | null,
+    lastOffset: string | null,
+  ) => {
     if (firstOffset === null || lastOffset === null) return;
     const k = pk(topic, partition);
     const pos = position.get(k) ?? 0n;
@@ -92,8 +109,16 @@ export async function readRange(kafka: Kafka, from: Offsets, timeoutMs = 20_000)
         if (seen.has(id)) return;
         seen.add(id);
         const headers: Record<string, string> = {};
-        for (const [name, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[name] = String(v);
-        records.push({ topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value, headers });
+        for (const [name, v] of Object.entries(message.headers ?? {}))
+          if (v !== undefined) headers[name] = String(v);
+        records.push({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value,
+          headers,
+        });
       },
     });
     for (const topic of topics) {
