@@ -29,6 +29,10 @@ rel() {
 # ---------------------------------------------------------------------------------------------
 # Processes
 
+# The file descriptor of stack.sh's lock (take_lock there opens it and sets this); background
+# processes must not inherit it. Closing an fd that is not open is harmless.
+STACK_LOCK_FD=${STACK_LOCK_FD:-9}
+
 pid_file() { printf '%s/run/%s.pid' "$STACK_DIR" "$1"; }
 start_file() { printf '%s/run/%s.start' "$STACK_DIR" "$1"; }
 log_file() { printf '%s/logs/%s.log' "$STACK_DIR" "$1"; }
@@ -88,7 +92,9 @@ proc_start() {
   } >"$log"
   # In a script (no job control) the background child is not a process-group leader, so setsid
   # calls setsid() and execs in place: $! is the pid of the real process.
-  setsid "$@" </dev/null >>"$log" 2>&1 &
+  # The lock stack.sh holds while it works is on fd $STACK_LOCK_FD: a child that inherited it
+  # would hold the lock for as long as it runs, so close it.
+  setsid "$@" </dev/null >>"$log" 2>&1 {STACK_LOCK_FD}>&- &
   pid=$!
   printf '%s\n' "$pid" >"$(pid_file "$name")"
   # /proc/<pid>/stat exists as soon as fork returned; record the start time to guard against pid reuse.
@@ -96,22 +102,23 @@ proc_start() {
 }
 
 # proc_stop <name> [grace seconds, default 20]
-# SIGTERM, wait up to the grace period for a clean shutdown, then SIGKILL. Returns 0 if the
-# process is gone (or was not running).
+# SIGTERM, wait up to the grace period for a clean shutdown, then SIGKILL. The signals go to the
+# process group (proc_start made the process its leader), so helpers it forked go too. Returns 1
+# if it was not running.
 proc_stop() {
   local name=$1 grace=${2:-20} pid i
   if ! pid=$(proc_pid "$name"); then
     rm -f "$(pid_file "$name")" "$(start_file "$name")"
     return 1
   fi
-  kill -TERM "$pid" 2>/dev/null || true
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
     proc_running "$name" || break
     sleep 0.1
   done
   if proc_running "$name"; then
     warn "$name (pid $pid) did not stop within ${grace}s after SIGTERM; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
       proc_running "$name" || break
       sleep 0.1
