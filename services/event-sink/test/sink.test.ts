@@ -112,10 +112,10 @@ t.test('the same messageId twice lands once; replays from offset 0 land once', a
     ),
   );
   const sameGroup = await newSink(topic, groupId);
-  await sameGroup.handle({ topic, partition: 0, messages, lag: 0 });
+  await sameGroup.handle({ topic, partition: 0, messages, lag: 0, highWatermark: messages.length });
   // And through a group with no stored offsets (as if the offsets were lost): messageIds drop them.
   const otherGroup = await newSink(topic);
-  await otherGroup.handle({ topic, partition: 0, messages, lag: 0 });
+  await otherGroup.handle({ topic, partition: 0, messages, lag: 0, highWatermark: messages.length });
   t.equal((await rowsFor(ids)).length, 5, 'still five rows after both replays');
 });
 
@@ -178,3 +178,31 @@ t.test('records produced directly with snappy, lz4 and zstd land like HTTP event
   const rows = await waitForRows(all, 12);
   t.equal(rows.length, 12);
 });
+
+t.test(
+  'a stored offset past the end of the partition (the topic was recreated) rewinds instead of skipping',
+  async (t) => {
+    const topic = await privateTopic(1);
+    const groupId = randomName('group');
+    // As if an earlier incarnation of the topic had been consumed up to offset 5000.
+    await db.query(
+      'test.stale-offset',
+      'INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) VALUES ($1, $2, 0, 5000)',
+      [groupId, topic],
+    );
+    const events = testEvents(4);
+    await produce(topic, events);
+    await runSink(t, topic, groupId);
+    const rows = await waitForRows(
+      events.map((e) => e.messageId),
+      4,
+    );
+    t.equal(rows.length, 4);
+    const stored = await db.query<{ next_offset: number }>(
+      'test.offset',
+      'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
+      [groupId, topic],
+    );
+    t.equal(Number(stored.rows[0]!.next_offset), 4);
+  },
+);

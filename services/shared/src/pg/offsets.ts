@@ -53,3 +53,22 @@ export async function storeOffset(
     [group, topic, partition, next],
   );
 }
+
+/**
+ * Moves a stored offset back to `offset`. Only for a partition whose stored offset lies past its
+ * end: the topic was deleted and created again, and its new records would otherwise be skipped.
+ */
+export async function rewindOffset(
+  db: Queryable,
+  group: string,
+  topic: string,
+  partition: number,
+  offset: number,
+): Promise<void> {
+  await db.query(
+    'offsets.rewind',
+    `UPDATE consumer_offsets SET next_offset = $4, updated_at = now()
+     WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND next_offset > $4`,
+    [group, topic, partition, offset],
+  );
+}

@@ -9,6 +9,8 @@ export interface PartitionBatch {
   messages: KafkaMessage[];
   /** Records between this batch's end and the partition's high watermark. */
   lag: number;
+  /** The partition's high watermark: the offset the next record written will get. */
+  highWatermark: number;
 }
 
 export interface PartitionConsumerOptions {
@@ -84,7 +86,13 @@ export async function startPartitionConsumer(
         const lag = Math.max(0, Number(batch.highWatermark) - Number(last.offset) - 1);
         for (let attempt = 0; ; attempt++) {
           try {
-            await opts.handle({ topic: batch.topic, partition: batch.partition, messages: chunk, lag });
+            await opts.handle({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: chunk,
+              lag,
+              highWatermark: Number(batch.highWatermark),
+            });
             break;
           } catch (err) {
             if (!isRetryable(err)) {
