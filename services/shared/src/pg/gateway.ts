@@ -94,6 +94,13 @@ export function createDb(opts: DbOptions): Db {
     async transaction<T>(tag: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client whose connection dies emits 'error'; unheard, that is an uncaught
+      // exception that kills the process. The transaction's next query fails anyway (retryably),
+      // so we only mark the client as not to be reused.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Tx = {
@@ -112,6 +119,7 @@ export function createDb(opts: DbOptions): Db {
         }
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
