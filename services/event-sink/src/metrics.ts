@@ -37,6 +37,12 @@ export function createSinkMetrics(registry: Registry) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     }),
+    eventTimeLag: new Histogram({
+      name: 'sink_event_time_to_commit_seconds',
+      help: "From an event's (skew-corrected) occurred_at to its row being committed; late and replayed events land in the high buckets",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86_400],
+      registers,
+    }),
     deadLettered: new Counter({
       name: 'sink_dead_lettered_total',
       help: 'Records sent to the dead-letter topic, by reason',

@@ -134,7 +134,10 @@ export class EventSink {
     metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (copySeconds > 0) metrics.copyRowsPerSecond.set(written / copySeconds);
     metrics.lag.set({ topic, partition: String(partition) }, batch.lag);
-    for (const m of mapped) metrics.freshness.observe(Math.max(0, committedAt - m.receivedAt) / 1000);
+    for (const m of mapped) {
+      metrics.freshness.observe(Math.max(0, committedAt - m.receivedAt) / 1000);
+      metrics.eventTimeLag.observe(Math.max(0, committedAt - m.row.occurredAt.getTime()) / 1000);
+    }
   }
 
   private async mapMessage(message: KafkaMessage): Promise<Result<{ row: EventRow; receivedAt: number }>> {
