@@ -11,23 +11,25 @@ const INPUT_TOPICS = [Topics.events, Topics.identities, Topics.orders, Topics.ca
  * round trip per event.
  */
 export class RecordEncoder {
-  private ids = new Map<string, number>();
+  private encoders = new Map<string, (value: unknown) => Buffer>();
 
   constructor(private readonly codec: AvroCodec) {}
 
   get loaded(): boolean {
-    return this.ids.size === INPUT_TOPICS.length;
+    return this.encoders.size === INPUT_TOPICS.length;
   }
 
   async load(): Promise<void> {
-    const ids = new Map<string, number>();
-    for (const topic of INPUT_TOPICS) ids.set(topic, await this.codec.latestId(valueSubject(topic)));
-    this.ids = ids;
+    const encoders = new Map<string, (value: unknown) => Buffer>();
+    for (const topic of INPUT_TOPICS) {
+      encoders.set(topic, await this.codec.encoderFor(await this.codec.latestId(valueSubject(topic))));
+    }
+    this.encoders = encoders;
   }
 
-  async encode(o: Outgoing): Promise<OutRecord> {
-    const id = this.ids.get(o.topic);
-    if (id === undefined) throw new Error(`no schema id loaded for ${o.topic}`);
-    return { topic: o.topic, key: o.key, value: await this.codec.encode(id, o.value) };
+  encode(o: Outgoing): OutRecord {
+    const encode = this.encoders.get(o.topic);
+    if (encode === undefined) throw new Error(`no schema loaded for ${o.topic}`);
+    return { topic: o.topic, key: o.key, value: encode(o.value) };
   }
 }

@@ -44,7 +44,7 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
     metrics: createCollectorMetrics(registry),
     isReady: () => true,
     resolveSource: async (key) => (key === WRITE_KEY ? SOURCE : undefined),
-    encode: async (o: Outgoing): Promise<OutRecord> => {
+    encode: (o: Outgoing): OutRecord => {
       const type = types.get(o.topic)!;
       const errors: string[] = [];
       if (!type.isValid(o.value, { errorHook: (path) => errors.push(path.join('.')) })) {

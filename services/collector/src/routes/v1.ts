@@ -22,7 +22,7 @@ import {
 export interface V1Deps {
   config: CollectorConfig;
   resolveSource: (writeKey: string) => Promise<Source | undefined>;
-  encode: (o: Outgoing) => Promise<OutRecord>;
+  encode: (o: Outgoing) => OutRecord;
   publish: (records: OutRecord[]) => Promise<void>;
 }
 
@@ -144,7 +144,7 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
           userAgent: req.headers['user-agent'],
           sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
         };
-        const records = await encodeAll(items, meta, config.maxEventBytes, deps.encode);
+        const records = encodeAll(items, meta, config.maxEventBytes, deps.encode);
         await deps.publish(records);
         return reply.send({ success: true });
       },
@@ -155,12 +155,12 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
 const segment = (type: string) => (item: Json, meta: RequestMeta) => mapSegmentMessage(type, item, meta);
 
 /** All or nothing: every item is checked and encoded before any is sent. */
-async function encodeAll(
+function encodeAll(
   items: ReturnType<Endpoint['items']>,
   meta: RequestMeta,
   maxEventBytes: number,
   encode: V1Deps['encode'],
-): Promise<OutRecord[]> {
+): OutRecord[] {
   if (items.length > 1) {
     const tooLarge = items
       .filter(({ item }) => Buffer.byteLength(JSON.stringify(item)) > maxEventBytes)
@@ -171,7 +171,7 @@ async function encodeAll(
   const invalid: { field: string; message: string }[] = [];
   for (const { at, item, map } of items) {
     try {
-      records.push(await encode(map(item, meta)));
+      records.push(encode(map(item, meta)));
     } catch (err) {
       if (!(err instanceof PoisonError)) throw err;
       invalid.push({ field: at, message: `cannot be encoded: ${err.message}` });
