@@ -1,0 +1,253 @@
+/**
+ * `make bench`: the end-to-end benchmark. Three phases, each repeated BENCH_RUNS times with a
+ * baseline measured in the same run (the machine is shared and noisy, so ratios are the figures
+ * to compare over time):
+ *   1. the collector alone (HTTP -> Kafka), against a trivial Node HTTP server;
+ *   2. the event sink (Kafka -> customer_events), against a raw COPY of the same rows;
+ *   3. end-to-end freshness (HTTP accept -> committed row), against a Kafka -> PostgreSQL floor.
+ * Prints a table, writes bench/results/latest.json, cleans up after itself. Exit codes: 0 measured
+ * (goals met or not), 1 could not measure, 2 measured but saw a correctness problem (errors, lost
+ * or duplicated rows) under load.
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { ConfigError } from '../../services/shared/src/config.js';
+import { createLogger } from '../../services/shared/src/logger.js';
+import { createRegistry } from '../../services/shared/src/metrics/registry.js';
+import { createDb } from '../../services/shared/src/pg/gateway.js';
+import { createKafka } from '../../services/shared/src/kafka/client.js';
+import { AvroCodec } from '../../services/shared/src/avro/registry.js';
+import { createSource, revokeSource } from '../../services/shared/src/sources/store.js';
+import { resolveCustomers } from '../../services/shared/src/customers/resolve.js';
+import { Topics, valueSubject } from '../../services/shared/src/topics.js';
+import { repoPath } from '../../services/shared/src/repo-path.js';
+import { assertLoopback, loadBenchOptions, type BenchOptions } from './options.js';
+import { BENCH_PREFIX, HttpWorkload, type BenchContext } from './context.js';
+import { batchTemplates, customerPool } from './workload.js';
+import { runCollectorBench, startCollector, type RunningCollector } from './collector-bench.js';
+import { runSinkBench } from './sink-bench.js';
+import { runE2eBench } from './e2e-bench.js';
+import { deleteBenchData, devSinkActive, vacuumEvents, waitForDevSink } from './cleanup.js';
+import { buildTable, newReport, printTable, writeReport, type Report } from './report.js';
+import { elapsedSeconds, progress } from './log.js';
+import { logDir, stopAll } from './procs.js';
+
+const PROBE_CUSTOMERS = 24;
+const TEMPLATES = 64;
+const HTTP_CUSTOMERS = 5_000;
+
+let opts: BenchOptions;
+try {
+  opts = loadBenchOptions(process.env);
+  assertLoopback(opts);
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+  process.exit(1);
+}
+
+const phases = new Set(opts.phases.split(',').map((p) => p.trim()));
+for (const p of phases) {
+  if (!['collector', 'sink', 'e2e'].includes(p)) {
+    process.stderr.write(`bench: BENCH_PHASES has an unknown phase "${p}" (collector, sink, e2e)\n`);
+    process.exit(1);
+  }
+}
+
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', 't').slice(0, 13);
+const tag = `${stamp}-${randomBytes(2).toString('hex')}`;
+const marker = `${BENCH_PREFIX}${tag}`;
+const report: Report = newReport({
+  ...opts,
+  databaseUrl: '[set]',
+  phases: [...phases],
+  tag,
+  childLogs: logDir,
+});
+
+const logger = createLogger('bench', 'error');
+const registry = createRegistry('bench');
+const db = createDb({
+  connectionString: opts.databaseUrl,
+  service: 'bench',
+  registry,
+  max: 6,
+  statementTimeoutMs: 300_000,
+});
+const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId: 'cdp-bench', logger, retries: 3 });
+const ctx: BenchContext = {
+  opts,
+  tag,
+  marker,
+  db,
+  kafka,
+  codec: new AvroCodec(opts.schemaRegistryUrl),
+  logger,
+  warnings: report.warnings,
+  findings: report.findings,
+};
+
+let finishing = false;
+async function finish(code: number, error?: Error): Promise<never> {
+  if (finishing) process.exit(code);
+  finishing = true;
+  clearTimeout(watchdog);
+  if (error) {
+    report.error = error.message;
+    process.stderr.write(`\nbench: could not measure: ${error.stack ?? error.message}\n`);
+  }
+  await stopAll().catch(() => {});
+  if (ctx.source) {
+    await revokeSource(db, ctx.source.name).catch(() => {});
+  }
+  try {
+    const active = await devSinkActive(db);
+    if (active && !error) {
+      progress(
+        'cleanup: waiting (at most 60 s) for the development sink to ingest the bench traffic it reads',
+      );
+      const caughtUp = await waitForDevSink(db, kafka, 60_000);
+      if (!caughtUp) {
+        report.warnings.push(
+          "the development sink (make up) had not ingested all of the bench's HTTP traffic by the end; " +
+            'what it ingests later is deleted at the start of the next bench run',
+        );
+      }
+    }
+    progress("cleanup: deleting the bench's customers, rows, dedup entries and offsets");
+    report.cleanup = await deleteBenchData(db, ctx.source?.name);
+    await vacuumEvents(db);
+  } catch (err) {
+    report.warnings.push(`cleanup failed: ${(err as Error).message}`);
+  }
+  report.finishedAt = new Date().toISOString();
+  report.durationSeconds = Math.round(elapsedSeconds());
+  report.machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  report.table = buildTable(report);
+  const file = writeReport(report);
+  await db.end().catch(() => {});
+
+  process.stdout.write('\n' + printTable(report.table) + '\n\n');
+  for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);
+  for (const f of report.findings) process.stdout.write(`FINDING: ${f}\n`);
+  process.stdout.write(`\nresults: ${file}  (child process logs: ${logDir})\n`);
+  process.stdout.write(`bench took ${report.durationSeconds} s\n`);
+  if (!error && code === 0 && report.findings.length > 0) code = 2;
+  process.exit(code);
+}
+
+const watchdog = setTimeout(() => {
+  void finish(
+    1,
+    new Error(`the bench ran past BENCH_TIME_LIMIT_SECONDS (${opts.timeLimitSeconds} s) and was stopped`),
+  );
+}, opts.timeLimitSeconds * 1000);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void finish(1, new Error(`stopped by ${signal}`)));
+}
+
+async function preflight(): Promise<void> {
+  for (const entry of [
+    'dist/services/collector/src/main.js',
+    'dist/services/event-sink/src/main.js',
+    'dist/bench/src/echo-server.js',
+  ]) {
+    if (!existsSync(repoPath(entry))) throw new Error(`${entry} is missing: run npm run build first`);
+  }
+  try {
+    await db.query('bench.preflight', 'SELECT 1 FROM customer_events LIMIT 1');
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL is not ready (${(err as Error).message}); start the stack: ./deploy/local/stack.sh up`,
+    );
+  }
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = await admin.listTopics();
+    if (!topics.includes(Topics.events))
+      throw new Error(`topic ${Topics.events} is missing: run the bootstrap (make up)`);
+  } catch (err) {
+    throw new Error(`Kafka is not ready: ${(err as Error).message}`);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  try {
+    await ctx.codec.latestId(valueSubject(Topics.events));
+  } catch (err) {
+    throw new Error(
+      `the schema registry has no ${valueSubject(Topics.events)} (${(err as Error).message}): run the bootstrap (make up)`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  progress(
+    `cdp bench ${tag}: phases ${[...phases].join(', ')}, ${opts.runs} runs each (child logs in ${logDir})`,
+  );
+  await preflight();
+
+  const leftovers = await deleteBenchData(db);
+  if (Object.values(leftovers).some((n) => n > 0))
+    progress(`removed leftovers of earlier bench runs: ${JSON.stringify(leftovers)}`);
+  if (await devSinkActive(db)) {
+    report.warnings.push(
+      "a development event sink (make up) is consuming cdp.events: it ingests the collector phase's traffic while " +
+        'the bench runs and competes for the 2 cores; stop it (make down) for cleaner figures',
+    );
+    progress("note: a development event sink is running and will ingest the bench's HTTP traffic");
+  }
+
+  if (phases.has('collector') || phases.has('e2e')) {
+    const source = await createSource(db, marker);
+    ctx.source = source;
+    const probeIds = Array.from({ length: PROBE_CUSTOMERS }, (_, j) => `${marker}-probe${j}`);
+    ctx.probes = await db.transaction('bench.probes', (tx) =>
+      resolveCustomers(
+        tx,
+        probeIds.map((externalId) => ({ externalId, identityType: 'user_id' as const, seenAt: new Date() })),
+      ),
+    );
+    const customers = customerPool(`${marker}-h`, HTTP_CUSTOMERS);
+    const templates = batchTemplates({
+      marker,
+      templates: TEMPLATES,
+      events: opts.batchEvents,
+      customers,
+      probes: probeIds,
+      now: Date.now(),
+    });
+    ctx.http = new HttpWorkload(templates, customers);
+    progress(
+      `HTTP workload: ${TEMPLATES} batch templates of ${opts.batchEvents} events, mean ${templates.meanBytes} bytes per request`,
+    );
+  }
+
+  // The sink first: the collector phase floods cdp.events, which a development sink (if one
+  // runs) then ingests for a while, competing for the two cores.
+  if (phases.has('sink')) report.sink = await runSinkBench(ctx);
+
+  let collector: RunningCollector | undefined;
+  if (ctx.http) {
+    progress('starting the collector');
+    collector = await startCollector(ctx);
+  }
+  if (phases.has('collector')) report.collector = await runCollectorBench(ctx, collector!);
+  if (phases.has('e2e')) {
+    if (await devSinkActive(db)) {
+      progress('e2e: letting the development sink catch up first (at most 90 s)');
+      if (!(await waitForDevSink(db, kafka, 90_000))) {
+        report.warnings.push(
+          'e2e: the development sink was still ingesting the collector phase when e2e started',
+        );
+      }
+    }
+    report.e2e = await runE2eBench(ctx, collector!, report.collector?.median.pacedEventsPerSecond);
+  }
+  await collector?.child.stop();
+}
+
+main().then(
+  () => finish(0),
+  (err: Error) => finish(1, err),
+);
