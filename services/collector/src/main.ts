@@ -59,6 +59,7 @@ const publisher = new BatchingPublisher(producer, {
   lingerMs: config.lingerMs,
   maxBatchRecords: 5_000,
   timeoutMs: config.produceTimeoutMs,
+  maxPendingRecords: config.maxPendingEvents,
   onFlush: (records, seconds, ok) => {
     metrics.produceSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
     metrics.produceBatchRecords.observe(records);

@@ -371,6 +371,23 @@ t.test('503 with Retry-After when Kafka does not acknowledge', async (t) => {
   t.equal(res.json().success, false);
 });
 
+t.test('503 at once when the event loop is overloaded; health still answers', async (t) => {
+  const h = await harness({ MAX_EVENT_LOOP_DELAY_MS: '50' });
+  await h.app.ready();
+  // A loop that stays late, as under overload: 100 ms stalls for longer than one sample interval.
+  const end = Date.now() + 1_500;
+  while (Date.now() < end) {
+    const stall = Date.now() + 100;
+    while (Date.now() < stall);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const res = await h.app.inject({ method: 'POST', url: '/v1/track', headers: auth, payload: track() });
+  t.equal(res.statusCode, 503, res.body);
+  t.ok(Number(res.headers['retry-after']) > 0);
+  t.equal((await h.app.inject({ url: '/healthz' })).statusCode, 200);
+  await h.app.close();
+});
+
 t.test('CORS preflight, health, readiness, metrics, OpenAPI', async (t) => {
   const h = await harness();
   const pre = await h.app.inject({

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
 import type { OutRecord } from '../../../shared/src/kafka/batching-publisher.js';
 import type { Source } from '../../../shared/src/sources/store.js';
 import { PoisonError, RetryableError } from '../../../shared/src/errors.js';
@@ -33,6 +34,12 @@ declare module 'fastify' {
   }
 }
 
+class OverloadedError extends RetryableError {
+  constructor() {
+    super('the collector is overloaded');
+  }
+}
+
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
@@ -54,6 +61,16 @@ interface Endpoint {
 
 export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void> {
   const { config } = deps;
+
+  // Overload: an event loop this late means requests already wait in line; new ones get 503 and
+  // Retry-After at once rather than joining the queue until they time out. Scoped to the
+  // tracking routes, so health checks and metrics still answer.
+  if (config.maxEventLoopDelayMs > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay: config.maxEventLoopDelayMs,
+      customError: OverloadedError,
+    });
+  }
 
   app.decorateRequest('source', undefined);
   app.decorateRequest('eventCount', undefined);

@@ -15,6 +15,12 @@ export interface PublisherOptions {
   maxBatchRecords: number;
   /** A caller gets a RetryableError when its records are not acknowledged within this time. */
   timeoutMs: number;
+  /**
+   * Records accepted but not yet acknowledged, at most. Past it a caller is refused at once
+   * (RetryableError): under overload, clients are told to come back instead of queueing until
+   * they time out, and memory stays bounded.
+   */
+  maxPendingRecords?: number;
   /** Observes each flush: records sent and seconds taken. */
   onFlush?: (records: number, seconds: number, ok: boolean) => void;
 }
@@ -35,14 +41,27 @@ export class BatchingPublisher {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  private pending = 0;
 
   constructor(
     private readonly producer: Producer,
     private readonly opts: PublisherOptions,
   ) {}
 
+  /** Records accepted and not yet acknowledged (or failed). */
+  get pendingRecords(): number {
+    return this.pending;
+  }
+
   publish(records: OutRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
+    const max = this.opts.maxPendingRecords ?? Number.POSITIVE_INFINITY;
+    if (this.pending > 0 && this.pending + records.length > max) {
+      return Promise.reject(
+        new RetryableError(`producer queue full (${this.pending} records waiting for Kafka)`),
+      );
+    }
+    this.pending += records.length;
     const acked = new Promise<void>((resolve, reject) => {
       this.queue.push({ records, resolve, reject });
     });
@@ -79,14 +98,19 @@ export class BatchingPublisher {
     }
     const started = process.hrtime.bigint();
     const count = batch.reduce((n, p) => n + p.records.length, 0);
+    const settled = () => {
+      this.pending -= count;
+    };
     const send = this.producer
       .sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
       .then(
         () => {
+          settled();
           this.opts.onFlush?.(count, seconds(started), true);
           for (const p of batch) p.resolve();
         },
         (err: Error) => {
+          settled();
           this.opts.onFlush?.(count, seconds(started), false);
           const retryable = new RetryableError(`kafka did not acknowledge: ${err.message}`, { cause: err });
           for (const p of batch) p.reject(retryable);
