@@ -54,6 +54,10 @@ demo:
 	@test -f dist/services/tools/src/demo.js || { echo "dist/services/tools/src/demo.js not found: run 'make up' first (or the demo is not written yet)"; exit 1; }
 	node dist/services/tools/src/demo.js
 
+# The development collector and sink would compete for the 2 cores and read the bench's traffic:
+# they are stopped for the run (`make up` starts them again).
 bench:
-	@test -f dist/bench/src/run.js || { echo "dist/bench/src/run.js not found: run 'make up' first (or the benchmark is not written yet)"; exit 1; }
+	@$(STACK) up
+	@$(STACK) stop-services
 	node dist/bench/src/run.js
+	@echo "The development collector and sink were stopped for the bench; 'make up' starts them again."

@@ -9,6 +9,7 @@
 #   deploy/local/stack.sh down     stop what `up` started, keep the data
 #   deploy/local/stack.sh clean    down, then delete the local data (.stack/ and our databases)
 #   deploy/local/stack.sh status   one line per component
+#   deploy/local/stack.sh stop-services   stop the collector and processors only (make bench)
 #
 # Configuration: the contract's environment variables (DATABASE_URL, KAFKA_BROKERS,
 # SCHEMA_REGISTRY_URL, COLLECTOR_PORT, LOG_LEVEL) with the contract's defaults; they are exported
@@ -818,9 +819,22 @@ usage() {
   sed -n '/^#   deploy/p' "${BASH_SOURCE[0]}" | sed 's/^#   /  /'
 }
 
+# Stops only the project's services (collector, processors), keeping the infrastructure: for
+# `make bench`, whose own processes must not compete with them.
+cmd_stop_services() {
+  take_lock
+  read_services
+  local i name
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    read -r name _ <<<"${SERVICES[i]}"
+    stop_one "$name"
+  done
+}
+
 main() {
   case ${1:-} in
     up) cmd_up ;;
+    stop-services) cmd_stop_services ;;
     down) cmd_down ;;
     clean) cmd_clean ;;
     status) cmd_status ;;
