@@ -56,17 +56,18 @@ export async function deleteRegistrySubject(registryUrl: string, subject: string
 
 /**
  * A development sink (`make up`) consumes cdp.events with its own group, so it also ingests the
- * bench's HTTP traffic. Returns whether one looks alive (its stored offsets moved recently).
+ * bench's HTTP traffic. Returns whether one runs: its consumer group has members right now.
  */
-export async function devSinkActive(db: Db): Promise<boolean> {
+export async function devSinkActive(kafka: Kafka): Promise<boolean> {
   const group = sinkConfigSpec.groupId.parse(undefined);
-  const { rows } = await db.query<{ n: number }>(
-    'bench.dev-sink-active',
-    `SELECT count(*)::int AS n FROM consumer_offsets
-     WHERE consumer_group = $1 AND topic = $2 AND updated_at > now() - interval '10 minutes'`,
-    [group, Topics.events],
-  );
-  return (rows[0]?.n ?? 0) > 0;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return (groups[0]?.members.length ?? 0) > 0;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**

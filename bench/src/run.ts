@@ -101,7 +101,7 @@ async function finish(code: number, error?: Error): Promise<never> {
     await revokeSource(db, ctx.source.name).catch(() => {});
   }
   try {
-    const active = await devSinkActive(db);
+    const active = await devSinkActive(kafka);
     if (active && !error) {
       progress(
         'cleanup: waiting (at most 60 s) for the development sink to ingest the bench traffic it reads',
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
   const leftovers = await deleteBenchData(db);
   if (Object.values(leftovers).some((n) => n > 0))
     progress(`removed leftovers of earlier bench runs: ${JSON.stringify(leftovers)}`);
-  if (await devSinkActive(db)) {
+  if (await devSinkActive(kafka)) {
     report.warnings.push(
       "a development event sink (make up) is consuming cdp.events: it ingests the collector phase's traffic while " +
         'the bench runs and competes for the 2 cores; stop it (make down) for cleaner figures',
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   }
   if (phases.has('collector')) report.collector = await runCollectorBench(ctx, collector!);
   if (phases.has('e2e')) {
-    if (await devSinkActive(db)) {
+    if (await devSinkActive(kafka)) {
       progress('e2e: letting the development sink catch up first (at most 90 s)');
       if (!(await waitForDevSink(db, kafka, 90_000))) {
         report.warnings.push(

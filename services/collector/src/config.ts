@@ -9,7 +9,7 @@ export const collectorConfigSpec = {
   produceTimeoutMs: field.int('PRODUCE_TIMEOUT_MS', 5_000, { min: 100, max: 60_000 }),
   lingerMs: field.int('PRODUCE_LINGER_MS', 2, { min: 0, max: 1_000 }),
   /** Past this many events accepted but not yet acknowledged by Kafka, requests get 503 at once. */
-  maxPendingEvents: field.int('MAX_PENDING_EVENTS', 20_000, { min: 100, max: 10_000_000 }),
+  maxPendingEvents: field.int('MAX_PENDING_EVENTS', 5_000, { min: 100, max: 10_000_000 }),
   /** Past this event-loop delay the collector is overloaded: tracking requests get 503 at once. */
   maxEventLoopDelayMs: field.int('MAX_EVENT_LOOP_DELAY_MS', 1_000, { min: 0, max: 60_000 }),
   rateLimitPerSecond: field.int('RATE_LIMIT_PER_SOURCE', 2_000, { min: 1, max: 1_000_000 }),

@@ -179,33 +179,38 @@ t.test('every compression codec round-trips a batch through the broker', async (
   }
 });
 
-t.test('the synchronous encoder frames like the registry client and refuses values that do not fit', async (t) => {
-  const codec = new AvroCodec(config.schemaRegistryUrl);
-  const subject = randomName('test-encoder-value');
-  const schema = await readSchemaFile('campaign-event.avsc');
-  const id = await codec.register(subject, schema);
-  t.teardown(() => fetch(`${config.schemaRegistryUrl}/subjects/${subject}`, { method: 'DELETE' }).then(() => {}));
-  const encode = await codec.encoderFor(id);
-  const value = {
-    messageId: 'm',
-    sourceId: null,
-    userId: 'u',
-    anonymousId: null,
-    campaign_id: '7d0c8a3e-1b2c-4d5e-8f90-123456789abc',
-    event: 'opened',
-    variant: null,
-    url: null,
-    value: null,
-    reason: null,
-    timestamp: 1,
-    sentAt: null,
-    receivedAt: 2,
-  };
-  const bytes = encode(value);
-  t.same(bytes, await codec.encode(id, value), 'same bytes as the registry client');
-  t.same(await codec.decode(bytes), value);
-  const err = t.throws(() => encode({ ...value, event: 'exploded' })) as PoisonError;
-  t.type(err, PoisonError);
-  t.equal(err.reason, 'schema-invalid');
-  t.match(err.message, /event/);
-});
+t.test(
+  'the synchronous encoder frames like the registry client and refuses values that do not fit',
+  async (t) => {
+    const codec = new AvroCodec(config.schemaRegistryUrl);
+    const subject = randomName('test-encoder-value');
+    const schema = await readSchemaFile('campaign-event.avsc');
+    const id = await codec.register(subject, schema);
+    t.teardown(() =>
+      fetch(`${config.schemaRegistryUrl}/subjects/${subject}`, { method: 'DELETE' }).then(() => {}),
+    );
+    const encode = await codec.encoderFor(id);
+    const value = {
+      messageId: 'm',
+      sourceId: null,
+      userId: 'u',
+      anonymousId: null,
+      campaign_id: '7d0c8a3e-1b2c-4d5e-8f90-123456789abc',
+      event: 'opened',
+      variant: null,
+      url: null,
+      value: null,
+      reason: null,
+      timestamp: 1,
+      sentAt: null,
+      receivedAt: 2,
+    };
+    const bytes = encode(value);
+    t.same(bytes, await codec.encode(id, value), 'same bytes as the registry client');
+    t.same(await codec.decode(bytes), value);
+    const err = t.throws(() => encode({ ...value, event: 'exploded' })) as PoisonError;
+    t.type(err, PoisonError);
+    t.equal(err.reason, 'schema-invalid');
+    t.match(err.message, /event/);
+  },
+);
