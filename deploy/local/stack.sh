@@ -278,7 +278,9 @@ run_mvn() {
   local component=$1
   shift
   mkdir -p "$STACK_DIR/logs"
-  if ! mvn -q -B "$@" >"$STACK_DIR/logs/maven.log" 2>&1; then
+  # One knob for where Maven keeps artifacts: MAVEN_REPO (default ~/.m2/repository), which is
+  # also where the registry archive is looked for.
+  if ! mvn -q -B "-Dmaven.repo.local=$MAVEN_REPO" "$@" >"$STACK_DIR/logs/maven.log" 2>&1; then
     printf 'ERROR: %s: mvn %s failed (log: %s)\n' "$component" "$*" "$(rel "$STACK_DIR/logs/maven.log")" >&2
     tail -n 30 "$STACK_DIR/logs/maven.log" >&2
     exit 1
