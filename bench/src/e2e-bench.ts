@@ -29,7 +29,7 @@ import { loadSinkConfig } from '../../services/event-sink/src/config.js';
 import type { BenchContext } from './context.js';
 import { batchTarget, collectorDelta, collectorMetrics, type RunningCollector } from './collector-bench.js';
 import { describeErrors, paced, type LoadResult, type ProduceStats } from './load.js';
-import { cpuSeconds, freePort, startChild, waitReady, type Child } from './procs.js';
+import { cpuSeconds, freePort, startSinkChild, waitReady, type Child } from './procs.js';
 import { progress } from './log.js';
 import {
   histogramDelta,
@@ -132,15 +132,7 @@ export async function runE2eBench(
 
   const port = await freePort();
   progress(`e2e: event sink process on ${Topics.events}, group ${group}, starting at the end of the topic`);
-  const sink: Child = startChild('event-sink-e2e', 'dist/services/event-sink/src/main.js', {
-    EVENT_SINK_TOPIC: Topics.events,
-    EVENT_SINK_GROUP: group,
-    EVENT_SINK_PORT: String(port),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: opts.databaseUrl,
-    KAFKA_BROKERS: opts.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: opts.schemaRegistryUrl,
-  });
+  const sink: Child = startSinkChild('event-sink-e2e', opts, Topics.events, group, port);
   const floor = new FloorProbe(ctx, sinkDefaults.maxWaitMs);
   const poller = new ProbePoller(ctx);
   const http = ctx.http!;

@@ -68,6 +68,25 @@ export function startChild(name: string, entry: string, env: Record<string, stri
 }
 
 /** The last lines of a child's output, for error messages. */
+/** The event sink as a child process on `topic` with its own group and ops port. */
+export function startSinkChild(
+  name: string,
+  opts: { databaseUrl: string; kafkaBrokers: string[]; schemaRegistryUrl: string },
+  topic: string,
+  group: string,
+  port: number,
+): Child {
+  return startChild(name, 'dist/services/event-sink/src/main.js', {
+    EVENT_SINK_TOPIC: topic,
+    EVENT_SINK_GROUP: group,
+    EVENT_SINK_PORT: String(port),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: opts.databaseUrl,
+    KAFKA_BROKERS: opts.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: opts.schemaRegistryUrl,
+  });
+}
+
 export function tail(child: Child, lines = 15): string {
   try {
     return readFileSync(child.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');

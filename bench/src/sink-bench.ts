@@ -22,7 +22,7 @@ import type { EventRow } from '../../services/event-sink/src/mapping/event-row.j
 import { EARLIEST_EVENT_MS, loadSinkConfig } from '../../services/event-sink/src/config.js';
 import type { BenchContext } from './context.js';
 import { customerPool, sinkEvents } from './workload.js';
-import { cpuSeconds, freePort, startChild, tail, waitReady, type Child } from './procs.js';
+import { cpuSeconds, freePort, startSinkChild, tail, waitReady, type Child } from './procs.js';
 import { progress } from './log.js';
 import { median, parseHistogram, round } from './stats.js';
 import { deleteRegistrySubject, vacuumEvents } from './cleanup.js';
@@ -287,15 +287,7 @@ async function runSink(ctx: BenchContext, topic: string, group: string, target: 
   const port = await freePort();
   progress(`sink run ${run}/${opts.runs}: event sink process on ${topic}, group ${group}`);
   const spawned = Date.now();
-  const child: Child = startChild(`event-sink-r${run}`, 'dist/services/event-sink/src/main.js', {
-    EVENT_SINK_TOPIC: topic,
-    EVENT_SINK_GROUP: group,
-    EVENT_SINK_PORT: String(port),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: opts.databaseUrl,
-    KAFKA_BROKERS: opts.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: opts.schemaRegistryUrl,
-  });
+  const child: Child = startSinkChild(`event-sink-r${run}`, opts, topic, group, port);
   try {
     await waitReady(child, `http://127.0.0.1:${port}/healthz`);
     const committed = async () =>
