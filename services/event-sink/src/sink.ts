@@ -15,7 +15,7 @@ import type { EventRecord } from './mapping/event-record.js';
 import type { TimeLimits } from './mapping/occurred-at.js';
 import { COPY_SQL, copyLine } from './copy-text.js';
 import { COPY_BINARY_SQL, copyBinary } from './copy-binary.js';
-import { PartitionCache, monthKey } from './partitions.js';
+import { PartitionCache } from './partitions.js';
 import type { SinkMetrics } from './metrics.js';
 
 export interface SinkDeps {
@@ -182,4 +182,3 @@ export class EventSink {
   }
 }
 
-export { monthKey };
