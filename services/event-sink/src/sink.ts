@@ -9,7 +9,8 @@ import { PoisonError } from '../../shared/src/errors.js';
 import { sleep } from '../../shared/src/retry.js';
 import { dlq, ok, type Result } from '../../shared/src/pipeline/results.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
-import { lockOffset, readOffsets, rewindOffset, storeOffset } from '../../shared/src/pg/offsets.js';
+import { appliedOffset } from '../../shared/src/pipeline/applied-offset.js';
+import { lockOffset, readOffsets, storeOffset } from '../../shared/src/pg/offsets.js';
 import { mapEventRow, type EventRow } from './mapping/event-row.js';
 import type { EventRecord } from './mapping/event-record.js';
 import type { TimeLimits } from './mapping/occurred-at.js';
@@ -62,20 +63,7 @@ export class EventSink {
     const { topic, partition } = batch;
     const lastOffset = Number(batch.messages[batch.messages.length - 1]!.offset);
 
-    // Skip what an earlier run already committed before doing any work (or dead-lettering) again.
-    let applied = (await readOffsets(db, groupId, topic)).get(partition) ?? 0;
-    if (applied > batch.highWatermark) {
-      // The stored offset is past the end of the partition: the topic was recreated (or Kafka's
-      // data lost). Skipping would silently drop its new records; start over instead, and let
-      // message_dedup drop what was already applied.
-      const first = Number(batch.messages[0]!.offset);
-      this.deps.logger.error(
-        { topic, partition, storedOffset: applied, highWatermark: batch.highWatermark, resumeFrom: first },
-        'stored offset is past the end of the partition; the topic was recreated; rewinding',
-      );
-      await rewindOffset(db, groupId, topic, partition, first);
-      applied = first;
-    }
+    const applied = await appliedOffset(db, groupId, batch, this.deps.logger);
     const fresh = batch.messages.filter((m) => Number(m.offset) >= applied);
     metrics.duplicates.inc({ kind: 'offset' }, batch.messages.length - fresh.length);
     if (fresh.length === 0) return;

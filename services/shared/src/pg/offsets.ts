@@ -13,6 +13,21 @@ export async function readOffsets(db: Queryable, group: string, topic: string): 
   return new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
 }
 
+/** The stored next offset of one partition, if any. */
+export async function readOffset(
+  db: Queryable,
+  group: string,
+  topic: string,
+  partition: number,
+): Promise<number | undefined> {
+  const { rows } = await db.query<{ next_offset: number }>(
+    'offsets.read-one',
+    'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3',
+    [group, topic, partition],
+  );
+  return rows[0] === undefined ? undefined : Number(rows[0].next_offset);
+}
+
 /**
  * Locks the partition's offset row for this transaction and returns the next offset to apply.
  * Two consumers that both believe they own a partition (a rebalance with a slow zombie) queue
