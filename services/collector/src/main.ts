@@ -12,16 +12,10 @@ import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { createKafka, createProducer } from '../../shared/src/kafka/client.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
 import { findSourceByKeyHash } from '../../shared/src/sources/store.js';
-import { ConfigError } from '../../shared/src/config.js';
+import { configOrExit } from '../../shared/src/config.js';
 import { retryForever } from '../../shared/src/retry.js';
 
-let config;
-try {
-  config = loadCollectorConfig(process.env);
-} catch (err) {
-  process.stderr.write(`collector: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+const config = configOrExit('collector', () => loadCollectorConfig(process.env));
 
 const logger = createLogger('collector', config.logLevel);
 const lifecycle = new Lifecycle(logger);

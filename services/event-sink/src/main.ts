@@ -2,7 +2,7 @@
 import { EARLIEST_EVENT_MS, loadSinkConfig } from './config.js';
 import { EventSink } from './sink.js';
 import { createSinkMetrics } from './metrics.js';
-import { ConfigError } from '../../shared/src/config.js';
+import { configOrExit } from '../../shared/src/config.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { Lifecycle } from '../../shared/src/lifecycle.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
@@ -17,13 +17,7 @@ import { startPartitionConsumer } from '../../shared/src/pipeline/partition-cons
 import { startDedupPruner } from '../../shared/src/pipeline/dedup-pruner.js';
 import { retryForever } from '../../shared/src/retry.js';
 
-let config;
-try {
-  config = loadSinkConfig(process.env);
-} catch (err) {
-  process.stderr.write(`event-sink: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+const config = configOrExit('event-sink', () => loadSinkConfig(process.env));
 
 const logger = createLogger('event-sink', config.logLevel);
 const lifecycle = new Lifecycle(logger);

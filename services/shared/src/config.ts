@@ -126,3 +126,16 @@ export const commonConfig = {
 };
 
 export type CommonConfig = Values<typeof commonConfig>;
+
+/**
+ * For a service's main: the loaded configuration, or one line on stderr naming what is wrong and
+ * exit code 1 (a ConfigError names every bad variable; values are never shown).
+ */
+export function configOrExit<T>(service: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    process.stderr.write(`${service}: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}
