@@ -16,6 +16,7 @@ export async function readSchemaFile(file: string): Promise<AvroSchema> {
  */
 export class AvroCodec {
   private readonly registry: SchemaRegistry;
+  private readonly encoders = new Map<number, Promise<(value: unknown) => Buffer>>();
 
   constructor(url: string) {
     this.registry = new SchemaRegistry({ host: url, retry: { retries: 2 } });
@@ -39,7 +40,18 @@ export class AvroCodec {
    * A synchronous encoder for one schema id, for hot paths: the schema is fetched once, then each
    * value costs one Avro serialisation and no promise. Throws PoisonError when a value does not fit.
    */
-  async encoderFor(schemaId: number): Promise<(value: unknown) => Buffer> {
+  encoderFor(schemaId: number): Promise<(value: unknown) => Buffer> {
+    let encoder = this.encoders.get(schemaId);
+    if (!encoder) {
+      encoder = this.buildEncoder(schemaId);
+      // A failed look-up (registry down) is not cached: the next call asks again.
+      encoder.catch(() => this.encoders.delete(schemaId));
+      this.encoders.set(schemaId, encoder);
+    }
+    return encoder;
+  }
+
+  private async buildEncoder(schemaId: number): Promise<(value: unknown) => Buffer> {
     let schema: { toBuffer(v: unknown): Buffer; isValid(v: unknown, o?: object): boolean };
     try {
       schema = (await this.registry.getSchema(schemaId)) as unknown as typeof schema;
@@ -68,14 +80,9 @@ export class AvroCodec {
     };
   }
 
-  /** Encodes `value`; throws PoisonError when it does not fit the schema. */
+  /** Encodes `value` (through the same cached encoder); throws PoisonError when it does not fit. */
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
-    try {
-      return await this.registry.encode(schemaId, value);
-    } catch (err) {
-      if (isRegistryUnavailable(err)) throw new RetryableError('schema registry unavailable', { cause: err });
-      throw new PoisonError('schema-invalid', (err as Error).message, { cause: err });
-    }
+    return (await this.encoderFor(schemaId))(value);
   }
 
   /**
