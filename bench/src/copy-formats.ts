@@ -11,6 +11,7 @@ import { mapEventRow, type EventRow } from '../../services/event-sink/src/mappin
 import type { EventRecord } from '../../services/event-sink/src/mapping/event-record.js';
 import { COPY_SQL, copyLine } from '../../services/event-sink/src/copy-text.js';
 import { COPY_BINARY_SQL, copyBinary } from '../../services/event-sink/src/copy-binary.js';
+import { median } from './stats.js';
 
 export interface FormatResult {
   rows: number;
@@ -18,12 +19,6 @@ export interface FormatResult {
   textRowsPerSecond: number[];
   binaryRowsPerSecond: number[];
 }
-
-export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** Realistic track/page events: context, UTM, properties of a few hundred bytes. */
 export function sampleRecord(i: number, now = Date.now()): EventRecord {
