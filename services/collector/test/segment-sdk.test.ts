@@ -125,10 +125,12 @@ t.test(
       t.type(r.messageId, 'string', `${r.call}: the SDK gave it a messageId`);
     }
     t.ok(responses.length >= 2, `the SDK sent ${responses.length} batches`);
-    t.same(
-      responses.map((r) => r.status),
-      responses.map(() => 200),
-      'every HTTP response was 200',
+    // On a loaded machine the collector may answer 503 (Kafka slow), which the SDK retries; the
+    // callbacks above prove every call was finally acknowledged. Anything else is a bug.
+    const statuses = responses.map((r) => r.status);
+    t.ok(
+      statuses.every((s) => s === 200 || s === 503) && statuses.at(-1) === 200,
+      `every HTTP response was 200, or a 503 the SDK retried (${statuses.join(', ')})`,
     );
     t.ok(
       requests.every((r) => r.authorization === `Basic ${Buffer.from(`${c.writeKey}:`).toString('base64')}`),

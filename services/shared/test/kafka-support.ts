@@ -93,6 +93,16 @@ export async function readRange(kafka: Kafka, from: Offsets, timeoutMs = 20_000)
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
     advance(payload.topic, payload.partition, payload.firstOffset, payload.lastOffset),
   );
+  // Seek once the group has assigned the partitions: seeking as soon as run() resolves can come
+  // before kafkajs has created the group ("consumer#run must be called first").
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const topic of topics) {
+      for (const { partition, offset } of from[topic]!) {
+        const k = pk(topic, partition);
+        if ((position.get(k) ?? 0n) < (target.get(k) ?? 0n)) consumer.seek({ topic, partition, offset });
+      }
+    }
+  });
   const seen = new Set<string>();
   try {
     await consumer.connect();
@@ -121,12 +131,6 @@ export async function readRange(kafka: Kafka, from: Offsets, timeoutMs = 20_000)
         });
       },
     });
-    for (const topic of topics) {
-      for (const { partition, offset } of from[topic]!) {
-        const k = pk(topic, partition);
-        if ((position.get(k) ?? 0n) < (target.get(k) ?? 0n)) consumer.seek({ topic, partition, offset });
-      }
-    }
     await waitFor(`reading ${topics.join(', ')} up to their end offsets`, done, timeoutMs, 50);
   } finally {
     await consumer.disconnect();
