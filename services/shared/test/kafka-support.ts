@@ -2,6 +2,7 @@
  * Kafka helpers for the integration tests: note where topics end, and read exactly a range of
  * offsets back with a throwaway consumer group. Everything goes through kafka/client.ts.
  */
+import { isRetryable } from '../src/errors.js';
 import { createConsumer, createKafka, type Kafka } from '../src/kafka/client.js';
 import { config, logger, randomName, waitFor } from './support.js';
 
@@ -15,6 +16,19 @@ export type Offsets = Record<string, { partition: number; offset: string }[]>;
 
 /** The end offsets (high watermarks) of `topics` now: what is produced later lies at or after them. */
 export async function endOffsets(kafka: Kafka, topics: readonly string[]): Promise<Offsets> {
+  // Right after a broker restarts or resumes, leadership may still be settling
+  // (NOT_LEADER_FOR_PARTITION): retriable errors are waited out, anything else fails the test.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchEndOffsets(kafka, topics);
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function fetchEndOffsets(kafka: Kafka, topics: readonly string[]): Promise<Offsets> {
   const admin = kafka.admin();
   await admin.connect();
   try {
