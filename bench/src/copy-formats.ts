@@ -89,7 +89,7 @@ export async function measureCopyFormats(
     const mapped: EventRow[] = [];
     for (let i = 0; i < rows; i++) {
       const r = mapEventRow(sampleRecord(i), { maxFutureMs: 86_400_000, earliestMs: 0 });
-      if (r.ok) mapped.push(r.value);
+      if (r.ok) mapped.push(r.value.row);
     }
     const result: FormatResult = {
       rows: mapped.length,

@@ -135,7 +135,7 @@ export async function runSinkBench(ctx: BenchContext): Promise<SinkFigures> {
       const mapped = mapEventRow(record, limits);
       if (!mapped.ok)
         throw new Error(`bench event does not map: ${mapped.reason} ${mapped.errors.join('; ')}`);
-      resolved.push({ row: mapped.value, customerId: uuids.get(mapped.value.externalId)! });
+      resolved.push({ row: mapped.value.row, customerId: uuids.get(mapped.value.row.externalId)! });
     }
 
     progress(

@@ -46,7 +46,7 @@ let producerConnected = false;
 producer.on(producer.events.CONNECT, () => (producerConnected = true));
 producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
 
-const encoder = new RecordEncoder(new AvroCodec(config.schemaRegistryUrl));
+const encoder = new RecordEncoder(new AvroCodec(config.schemaRegistryUrl), config.topicPrefix);
 const sources = new SourceCache((hash) => findSourceByKeyHash(db, hash), config.sourceCacheTtlMs);
 
 const publisher = new BatchingPublisher(producer, {

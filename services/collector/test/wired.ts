@@ -74,7 +74,7 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
     closers.push(() => producer.disconnect());
 
     const codec = new AvroCodec(config.schemaRegistryUrl);
-    const encoder = new RecordEncoder(codec);
+    const encoder = new RecordEncoder(codec, config.topicPrefix);
     await encoder.load();
     const sources = new SourceCache((hash) => findSourceByKeyHash(db, hash), config.sourceCacheTtlMs);
     const flushes: WiredCollector['flushes'] = [];

@@ -1,11 +1,12 @@
 import { commonConfig, field, loadConfig, type Env } from '../../shared/src/config.js';
+import { Topics } from '../../shared/src/topics.js';
 
 export const sinkConfigSpec = {
   ...commonConfig,
   port: field.int('EVENT_SINK_PORT', 9101, { min: 0, max: 65535 }),
   groupId: field.string('EVENT_SINK_GROUP', 'cdp-event-sink'),
-  /** The input topic; another one only for replays, benchmarks and tests. */
-  topic: field.string('EVENT_SINK_TOPIC', 'cdp.events'),
+  /** The input topic, when not `<TOPIC_PREFIX>cdp.events`: replays, benchmarks and tests. */
+  topicOverride: field.string('EVENT_SINK_TOPIC', ''),
   maxBatchRecords: field.int('EVENT_SINK_MAX_BATCH', 5_000, { min: 1, max: 100_000 }),
   maxWaitMs: field.int('EVENT_SINK_MAX_WAIT_MS', 100, { min: 0, max: 10_000 }),
   /**
@@ -25,7 +26,8 @@ export const sinkConfigSpec = {
 export type SinkConfig = ReturnType<typeof loadSinkConfig>;
 
 export function loadSinkConfig(env: Env) {
-  return loadConfig(sinkConfigSpec, env);
+  const { topicOverride, ...config } = loadConfig(sinkConfigSpec, env);
+  return Object.freeze({ ...config, topic: topicOverride || config.topicPrefix + Topics.events });
 }
 
 /** Events claiming to be older than this are not history, they are broken clocks. */

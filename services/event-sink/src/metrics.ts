@@ -55,6 +55,17 @@ export function createSinkMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    truncated: new Counter({
+      name: 'sink_truncated_values_total',
+      help: 'Values cut to fit their VARCHAR(n) column, by column (the README lists the policy)',
+      labelNames: ['column'] as const,
+      registers,
+    }),
+    batchesSplit: new Counter({
+      name: 'sink_batches_split_total',
+      help: 'Batches PostgreSQL refused because of some record in them, split to find and dead-letter those records',
+      registers,
+    }),
     retries: new Counter({
       name: 'sink_batch_retries_total',
       help: 'Batches retried after a retryable failure',

@@ -5,7 +5,8 @@ import type { Db } from '../../shared/src/pg/gateway.js';
 import type { Logger } from '../../shared/src/logger.js';
 import type { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
 import type { PartitionBatch } from '../../shared/src/pipeline/partition-consumer.js';
-import { PoisonError } from '../../shared/src/errors.js';
+import { PoisonError, isRetryable } from '../../shared/src/errors.js';
+import { commitIsolatingBadRecords } from '../../shared/src/pipeline/isolate-bad-records.js';
 import { sleep } from '../../shared/src/retry.js';
 import { dlq, ok, type Result } from '../../shared/src/pipeline/results.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
@@ -33,18 +34,25 @@ export interface SinkDeps {
 }
 
 export const DEDUP_SCOPE = 'events';
+/** The dead-letter reason of a record PostgreSQL refused because of its data. */
+export const REFUSED_BY_DATABASE = 'refused-by-database';
 
 interface Mapped {
+  message: KafkaMessage;
   offset: number;
   row: EventRow;
   receivedAt: number;
 }
+
+type Tx = Parameters<Parameters<Db['transaction']>[1]>[0];
 
 /**
  * Applies one partition batch exactly once: poison records go to the dead-letter topic (acknowledged
  * before anything commits), then in ONE transaction the offset row is locked, records at or past
  * the stored offset that are not duplicates by (source, messageId) are COPYed in, and the offset
  * advances past the batch. A crash anywhere before COMMIT leaves no trace; after it, nothing is redone.
+ * Should PostgreSQL still refuse a row because of its data, the shared backstop finds it, dead-letters
+ * it and commits the rest (pipeline/isolate-bad-records.ts).
  */
 export class EventSink {
   private readonly partitions: PartitionCache;
@@ -73,12 +81,12 @@ export class EventSink {
     for (const message of fresh) {
       const result = await this.mapMessage(message);
       if (result.ok) {
-        mapped.push({ offset: Number(message.offset), ...result.value });
+        const { row, truncated, receivedAt } = result.value;
+        for (const column of truncated) metrics.truncated.inc({ column });
+        mapped.push({ message, offset: Number(message.offset), row, receivedAt });
       } else {
         metrics.deadLettered.inc({ reason: result.reason });
-        poison.push(
-          await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors),
-        );
+        poison.push(await this.deadLetter(topic, partition, message, result.reason, result.errors));
       }
     }
     if (poison.length > 0) await this.deps.publish(poison);
@@ -87,34 +95,34 @@ export class EventSink {
 
     let written = 0;
     let copySeconds = 0;
-    await db.transaction('sink.batch', async (tx) => {
-      const next = await lockOffset(tx, groupId, topic, partition);
-      const todo = mapped.filter((m) => m.offset >= next);
-      const unique = await this.dropDuplicates(tx, todo);
-      const customers = await resolveCustomers(
-        tx,
-        unique.map(({ row }) => ({
-          externalId: row.externalId,
-          identityType: row.identityType,
-          seenAt: row.occurredAt,
-        })),
-      );
-      if (unique.length > 0) {
-        const copyStart = process.hrtime.bigint();
-        const resolved = unique.map(({ row }) => ({ row, customerId: customers.get(row.externalId)! }));
-        written =
-          this.deps.copyFormat === 'binary'
-            ? await tx.copyFrom('sink.copy', COPY_BINARY_SQL, copyBinary(resolved))
-            : await tx.copyFrom(
-                'sink.copy',
-                COPY_SQL,
-                resolved.map(({ row, customerId }) => copyLine(row, customerId)),
-              );
-        copySeconds = Number(process.hrtime.bigint() - copyStart) / 1e9;
-      }
-      if (lastOffset + 1 > next) await storeOffset(tx, groupId, topic, partition, lastOffset + 1);
-      if (this.deps.faultPauseBeforeCommitMs) await sleep(this.deps.faultPauseBeforeCommitMs);
+    const refused = await commitIsolatingBadRecords(mapped, lastOffset, {
+      offsetOf: (m) => m.offset,
+      commit: (items, through) =>
+        db.transaction('sink.batch', async (tx) => {
+          const next = await lockOffset(tx, groupId, topic, partition);
+          const copied = await this.write(
+            tx,
+            items.filter((m) => m.offset >= next),
+          );
+          if (through + 1 > next) await storeOffset(tx, groupId, topic, partition, through + 1);
+          if (this.deps.faultPauseBeforeCommitMs) await sleep(this.deps.faultPauseBeforeCommitMs);
+          written += copied.rows;
+          copySeconds += copied.seconds;
+        }),
+      deadLetter: async (m, err) => {
+        this.deps.logger.warn(
+          { partition, offset: m.offset, sqlstate: err.code },
+          'PostgreSQL refused a record because of its data; dead-lettering it, the rest of the batch commits',
+        );
+        metrics.deadLettered.inc({ reason: REFUSED_BY_DATABASE });
+        await this.deps.publish([
+          await this.deadLetter(topic, partition, m.message, REFUSED_BY_DATABASE, [
+            `${err.code}: ${err.message}`,
+          ]),
+        ]);
+      },
     });
+    if (refused > 0) metrics.batchesSplit.inc();
 
     const committedAt = Date.now();
     metrics.rowsWritten.inc(written);
@@ -128,7 +136,48 @@ export class EventSink {
     }
   }
 
-  private async mapMessage(message: KafkaMessage): Promise<Result<{ row: EventRow; receivedAt: number }>> {
+  /** Dedup, customer resolution and the COPY of `todo`, inside the batch's transaction. */
+  private async write(tx: Tx, todo: Mapped[]): Promise<{ rows: number; seconds: number }> {
+    const unique = await this.dropDuplicates(tx, todo);
+    if (unique.length === 0) return { rows: 0, seconds: 0 };
+    const customers = await resolveCustomers(
+      tx,
+      unique.map(({ row }) => ({
+        externalId: row.externalId,
+        identityType: row.identityType,
+        seenAt: row.occurredAt,
+      })),
+    );
+    const copyStart = process.hrtime.bigint();
+    const resolved = unique.map(({ row }) => ({ row, customerId: customers.get(row.externalId)! }));
+    const rows =
+      this.deps.copyFormat === 'binary'
+        ? await tx.copyFrom('sink.copy', COPY_BINARY_SQL, copyBinary(resolved))
+        : await tx.copyFrom(
+            'sink.copy',
+            COPY_SQL,
+            resolved.map(({ row, customerId }) => copyLine(row, customerId)),
+          );
+    return { rows, seconds: Number(process.hrtime.bigint() - copyStart) / 1e9 };
+  }
+
+  private deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+    errors: string[],
+  ): Promise<OutRecord> {
+    return this.deps.deadLetters.record(topic, partition, message, reason, errors);
+  }
+
+  /**
+   * Decode and map one record. A step that throws for this record's content (anything but a
+   * dependency outage) dead-letters the record instead of stopping the process.
+   */
+  private async mapMessage(
+    message: KafkaMessage,
+  ): Promise<Result<{ row: EventRow; truncated: string[]; receivedAt: number }>> {
     if (!message.value) return dlq('undecodable', 'record has no value (tombstone)');
     let record: EventRecord;
     try {
@@ -137,18 +186,24 @@ export class EventSink {
       if (err instanceof PoisonError) return dlq(err.reason, err.message);
       throw err;
     }
-    const mapped = mapEventRow(record, this.deps.limits);
-    return mapped.ok ? ok({ row: mapped.value, receivedAt: record.receivedAt }) : mapped;
+    try {
+      const mapped = mapEventRow(record, this.deps.limits);
+      return mapped.ok ? ok({ ...mapped.value, receivedAt: record.receivedAt }) : mapped;
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      this.deps.logger.error(
+        { offset: message.offset, err: { message: (err as Error).message } },
+        'mapping threw for one record; dead-lettering it',
+      );
+      return dlq('mapping-failed', (err as Error).message);
+    }
   }
 
   /**
    * Drops records whose (source, messageId) was applied before, or appears earlier in this batch.
    * The dedup rows are inserted in the same transaction, so they commit or vanish with the events.
    */
-  private async dropDuplicates(
-    tx: Parameters<Parameters<Db['transaction']>[1]>[0],
-    todo: Mapped[],
-  ): Promise<Mapped[]> {
+  private async dropDuplicates(tx: Tx, todo: Mapped[]): Promise<Mapped[]> {
     if (todo.length === 0) return todo;
     const firstSeen = new Map<string, Mapped>();
     for (const m of todo) {

@@ -70,7 +70,7 @@ t.test('text and binary COPY store the same rows', async (t) => {
       { maxFutureMs: 86_400_000, earliestMs: 0 },
     );
     if (!r.ok) throw new Error(r.errors.join());
-    return r.value;
+    return r.value.row;
   });
   const read = `SELECT message_id, event_type, event_category, event_name, event_properties::text, event_value::text, session_id, page_url, page_title,
                 ip_address::text, user_agent, device_type, browser, os, utm_source, occurred_at, data_source, customer_id::text

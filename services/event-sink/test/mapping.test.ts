@@ -73,7 +73,7 @@ t.test('a full event maps onto every column', async (t) => {
   );
   t.ok(r.ok);
   if (!r.ok) return;
-  t.match(r.value, {
+  t.match(r.value.row, {
     externalId: 'u-9',
     identityType: 'user_id',
     sourceKey: 'src-1',
@@ -103,7 +103,7 @@ t.test('a full event maps onto every column', async (t) => {
 t.test('event_value: revenue, else total, else value', async (t) => {
   const v = (p: object) => {
     const r = mapEventRow(eventRecord({ propertiesJson: JSON.stringify(p) }), limits);
-    return r.ok ? r.value.eventValue : r.reason;
+    return r.ok ? r.value.row.eventValue : r.reason;
   };
   t.equal(v({ revenue: 5, total: 6, value: 7 }), '5.00');
   t.equal(v({ total: '6.5', value: 7 }), '6.50');
@@ -145,11 +145,11 @@ t.test('poison and hostile records', async (t) => {
   );
   t.ok(hostile.ok);
   if (!hostile.ok) return;
-  t.notOk(hostile.value.eventName.includes('\u0000'));
-  t.equal(hostile.value.eventName.length, 200);
-  t.notMatch(hostile.value.eventProperties, /\\u0000/);
-  t.equal(hostile.value.ipAddress, null, 'a junk IP is dropped, not the event');
-  t.equal(hostile.value.pageTitle!.length, 500);
+  t.notOk(hostile.value.row.eventName.includes('\u0000'));
+  t.equal(hostile.value.row.eventName.length, 200);
+  t.notMatch(hostile.value.row.eventProperties, /\\u0000/);
+  t.equal(hostile.value.row.ipAddress, null, 'a junk IP is dropped, not the event');
+  t.equal(hostile.value.row.pageTitle!.length, 500);
 });
 
 t.test('anonymous events and Kafka-direct records', async (t) => {
@@ -160,12 +160,14 @@ t.test('anonymous events and Kafka-direct records', async (t) => {
   t.match(r, {
     ok: true,
     value: {
-      externalId: 'anon-1',
-      identityType: 'anonymous_id',
-      eventType: 'page_view',
-      eventName: 'Home',
-      sourceKey: 'kafka',
-      dataSource: 'kafka',
+      row: {
+        externalId: 'anon-1',
+        identityType: 'anonymous_id',
+        eventType: 'page_view',
+        eventName: 'Home',
+        sourceKey: 'kafka',
+        dataSource: 'kafka',
+      },
     },
   });
 });
@@ -192,7 +194,7 @@ t.test('COPY text format escapes what it must', async (t) => {
   t.equal(copyText('a\tb\nc\\d\re'), 'a\\tb\\nc\\\\d\\re');
   const r = mapEventRow(eventRecord({ event: 'tab\there' }), limits);
   if (!r.ok) return t.fail('mapped');
-  const line = copyLine(r.value, '00000000-0000-4000-8000-000000000000');
+  const line = copyLine(r.value.row, '00000000-0000-4000-8000-000000000000');
   t.ok(line.endsWith('\n'));
   t.equal(line.slice(0, -1).split('\t').length, COPY_COLUMNS.length);
 });

@@ -1,4 +1,7 @@
 import t from 'tap';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import {
@@ -78,6 +81,24 @@ const rowsFor = async (messageIds: string[]) =>
     )
   ).rows;
 
+/** The first `n` dead letters of `topic`, decoded. */
+async function deadLetters(
+  t: { teardown(fn: () => unknown): void },
+  topic: string,
+  n: number,
+): Promise<Record<string, unknown>[]> {
+  const consumer = createConsumer(kafka, { groupId: randomName('dlq-reader') });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
+  const letters: Record<string, unknown>[] = [];
+  await consumer.run({
+    eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)),
+  });
+  await waitFor(`${n} dead letters`, () => letters.length >= n);
+  return letters;
+}
+
 const waitForRows = (messageIds: string[], n: number) =>
   waitFor(`${n} rows`, async () => {
     const rows = await rowsFor(messageIds);
@@ -146,19 +167,100 @@ t.test('poison goes to the dead-letter topic with its bytes and reason; its neig
   await waitForRows([before!.messageId, after!.messageId], 2);
   t.equal((await rowsFor([future.messageId])).length, 0, 'the future-dated event is not in the table');
 
-  const consumer = createConsumer(kafka, { groupId: randomName('dlq-reader') });
-  await consumer.connect();
-  t.teardown(() => consumer.disconnect());
-  await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
-  const letters: Record<string, unknown>[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)),
-  });
-  await waitFor('two dead letters', () => letters.length >= 2);
+  const letters = await deadLetters(t, topic, 2);
   const byReason = Object.fromEntries(letters.map((l) => [l.reason as string, l]));
   t.match(byReason.undecodable, { originalTopic: topic, partition: 0, offset: 1, service: 'sink-test' });
   t.same(byReason.undecodable!.payload, garbage, 'the original bytes');
   t.match(byReason['future-timestamp'], { offset: 2 });
+});
+
+t.test(
+  'rows PostgreSQL refuses are found, dead-lettered with its message, and the rest of the batch commits once',
+  async (t) => {
+    const topic = await privateTopic(1);
+    const groupId = randomName('group');
+    // Past numeric's range: JSON.parse reads Infinity, so nothing before the write notices, and
+    // jsonb refuses the text (22003). The backstop, not the mapping, has to find these.
+    const bad = new Set([7, 23, 41]);
+    const events = testEvents(50, (i) => ({
+      propertiesJson: bad.has(i) ? '{"n":1e1000000}' : `{"i":${i}}`,
+    }));
+    // The halting input of the issue, straight to Kafka: the shared rule stores it, U+0000 -> U+FFFD.
+    events[12] = { ...events[12]!, userId: `nul\u0000${randomName('user')}` };
+    await produce(topic, events);
+    await runSink(t, topic, groupId);
+    const good = events.filter((_, i) => !bad.has(i)).map((e) => e.messageId);
+    await waitForRows(good, good.length);
+
+    const letters = await deadLetters(t, topic, 3);
+    t.same(
+      letters.map((l) => l.offset),
+      [7, 23, 41],
+      'exactly the refused records, in order',
+    );
+    for (const l of letters) {
+      t.equal(l.reason, 'refused-by-database');
+      t.match((l.errors as string[])[0], /^22003: value overflows numeric format/);
+    }
+    t.equal((await rowsFor(events.map((e) => e.messageId))).length, 47, 'every other record once');
+    const stored = await db.query<{ next_offset: number }>(
+      'test.offset',
+      'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
+      [groupId, topic],
+    );
+    t.equal(Number(stored.rows[0]!.next_offset), 50, 'the offset is past the whole batch');
+    const nul = await db.query<{ customer_id: string }>(
+      'test.nul',
+      `SELECT c.customer_id FROM customer_events e JOIN customers c ON c.id = e.customer_id WHERE e.message_id = $1`,
+      [events[12]!.messageId],
+    );
+    t.equal(nul.rows[0]?.customer_id, events[12]!.userId!.replace('\u0000', '\uFFFD'));
+  },
+);
+
+t.test('a registry outage is retried, never a reason to dead-letter a valid record', async (t) => {
+  const topic = await privateTopic(1);
+  const events = testEvents(3);
+  const messages = await Promise.all(
+    events.map(
+      async (e, i) =>
+        ({
+          offset: String(i),
+          value: await encode(e),
+          key: null,
+          timestamp: '0',
+          attributes: 0,
+          headers: {},
+        }) as KafkaMessage,
+    ),
+  );
+  const batch = { topic, partition: 0, messages, lag: 0, highWatermark: messages.length };
+  // A registry nobody answers for: a port that was just free, so the connection is refused.
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  const deadLetters = new DeadLetters(codec, 'sink-test');
+  await deadLetters.load(topic);
+  const published: unknown[] = [];
+  const groupId = randomName('group');
+  const blind = new EventSink({
+    db,
+    codec: new AvroCodec(`http://127.0.0.1:${port}/apis/ccompat/v7`),
+    deadLetters,
+    publish: async (r) => void published.push(...r),
+    metrics,
+    logger,
+    groupId,
+    limits,
+  });
+  await t.rejects(blind.handle(batch), { retriable: true }, 'retryable: the consumer retries the batch');
+  t.equal(published.length, 0, 'nothing dead-lettered');
+  const ids = events.map((e) => e.messageId);
+  t.equal((await rowsFor(ids)).length, 0);
+  // The registry is back: the same batch lands whole.
+  await (await newSink(topic, groupId)).handle(batch);
+  t.equal((await rowsFor(ids)).length, 3);
 });
 
 t.test('records produced directly with snappy, lz4 and zstd land like HTTP events', async (t) => {

@@ -96,6 +96,15 @@ export const field = {
     });
   },
 
+  /** Characters Kafka allows in a topic name; empty by default. */
+  topicPrefix(variable: string): Field<string> {
+    return required(variable, '', (raw) => {
+      if (!/^[A-Za-z0-9._-]{0,100}$/.test(raw))
+        throw new Error('may hold only letters, digits, ".", "_" and "-" (at most 100)');
+      return raw;
+    });
+  },
+
   /** Comma-separated host:port list, as Kafka clients take it. */
   hostPorts(variable: string, fallback: string): Field<string[]> {
     return required(variable, fallback.split(','), (raw) => {
@@ -123,6 +132,11 @@ export const commonConfig = {
     'http://127.0.0.1:8081/apis/ccompat/v7',
   ),
   logLevel: field.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  /**
+   * Put before every topic name a service produces to or consumes (`bench.` makes `bench.cdp.events`),
+   * so benchmarks and tests run on topics of their own. Schema subjects keep the unprefixed names.
+   */
+  topicPrefix: field.topicPrefix('TOPIC_PREFIX'),
 };
 
 export type CommonConfig = Values<typeof commonConfig>;

@@ -38,6 +38,24 @@ const NET_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+// SQLSTATEs that mean "this data cannot be stored": data exceptions (22: bad encoding, out of
+// range, invalid text representation), integrity violations (23), and the limits a value can hit
+// (54000: an index entry too large; 54001: nesting too deep for the parser's stack).
+const PG_DATA_CLASSES = ['22', '23'];
+const PG_DATA_CODES = new Set(['54000', '54001']);
+
+/**
+ * Whether PostgreSQL refused a write because of the values in it, so the same write will always
+ * fail, and the records that carry those values are to be found and dead-lettered. Failures of the
+ * database itself (connection, shutdown, serialization, deadlock) are retryable instead.
+ */
+export function isDataError(err: unknown): err is Error & { code: string } {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return PG_DATA_CLASSES.includes(code.slice(0, 2)) || PG_DATA_CODES.has(code);
+}
+
 export function isRetryable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { retriable?: unknown; code?: unknown; message?: unknown };

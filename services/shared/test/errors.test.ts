@@ -1,5 +1,5 @@
 import t from 'tap';
-import { PoisonError, RetryableError, isRetryable } from '../src/errors.js';
+import { PoisonError, RetryableError, isDataError, isRetryable } from '../src/errors.js';
 
 t.test('classification', async (t) => {
   t.equal(isRetryable(new RetryableError('down')), true);
@@ -16,4 +16,14 @@ t.test('classification', async (t) => {
   t.equal(isRetryable(new Error('Connection terminated unexpectedly')), true);
   t.equal(isRetryable(new TypeError('bug')), false);
   t.equal(isRetryable(undefined), false);
+});
+
+t.test('data errors: what PostgreSQL refuses because of the values, never its own failures', async (t) => {
+  const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
+  for (const code of ['22021', '22P05', '22001', '22003', '23505', '23503', '54000', '54001'])
+    t.equal(isDataError(pgError(code)), true, code);
+  for (const code of ['08006', '57P01', '40001', '40P01', '53300', '55P03', '42P01', 'ECONNRESET'])
+    t.equal(isDataError(pgError(code)), false, code);
+  t.equal(isDataError(new TypeError('bug')), false);
+  t.equal(isDataError({ code: '22021' }), false, 'only errors');
 });

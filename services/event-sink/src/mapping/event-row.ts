@@ -4,6 +4,14 @@ import type { EventRecord } from './event-record.js';
 import { eventCategoryOf, eventTypeOf } from './event-type.js';
 import { checkTime, correctedTime, type TimeLimits } from './occurred-at.js';
 import { parseUserAgent } from './user-agent.js';
+import {
+  jsonTextNeedsNormalizing,
+  jsonTooDeepAt,
+  MAX_JSON_DEPTH,
+  storableJson,
+  storableString,
+} from '../../../shared/src/text/storable.js';
+import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
 
 /** One customer_events row, before the customer is resolved. Column order is COPY's order. */
 export interface EventRow {
@@ -41,19 +49,41 @@ export interface EventRow {
 // DECIMAL(10,2): anything at or beyond 1e8 in magnitude cannot be stored.
 const MAX_EVENT_VALUE = 99_999_999.99;
 
-/** The varchar limits of customer_events; longer context values are cut rather than lost with the row. */
-const cut = (v: string | null | undefined, n: number): string | null =>
-  v == null || v === '' ? null : clean(v).slice(0, n);
+/**
+ * Identifiers are never cut: two different ids cut to the same prefix would be one customer, or one
+ * message dropped as a duplicate of the other. Too long is a dead letter. (The collector refuses
+ * them with 400 already; records produced straight to Kafka meet these checks first.)
+ */
+const ID_LIMITS = { customerId: 100, messageId: 255, sourceId: 100 } as const;
 
-/** PostgreSQL text cannot hold NUL; hostile or broken clients send it. */
-const clean = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s);
+/** A customer_events row and the columns whose values were cut to fit (counted by the sink). */
+export interface MappedEvent {
+  row: EventRow;
+  truncated: string[];
+}
 
-export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow> {
-  const externalId = e.userId ?? e.anonymousId;
-  if (!externalId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
-  if (externalId.length > 100) return dlq('impossible-value', 'customer id is longer than 100 characters');
-  if (!e.messageId || e.messageId.length > 255)
-    return dlq('schema-invalid', 'messageId is empty or longer than 255 characters');
+export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEvent> {
+  const truncated: string[] = [];
+  /** A context value made storable and cut to its column's VARCHAR(n), in characters. */
+  const cut = (column: string, v: string | null | undefined, n: number): string | null => {
+    if (v == null || v === '') return null;
+    const s = storableString(v);
+    const out = truncateCodePoints(s, n);
+    if (out !== s) truncated.push(column);
+    return out;
+  };
+
+  const rawId = e.userId || e.anonymousId;
+  if (!rawId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
+  const externalId = storableString(rawId);
+  if (codePointLength(externalId) > ID_LIMITS.customerId)
+    return dlq('impossible-value', `customer id is longer than ${ID_LIMITS.customerId} characters`);
+  const messageId = e.messageId ? storableString(e.messageId) : '';
+  if (!messageId || codePointLength(messageId) > ID_LIMITS.messageId)
+    return dlq('schema-invalid', `messageId is empty or longer than ${ID_LIMITS.messageId} characters`);
+  const sourceId = e.sourceId ? storableString(e.sourceId) : null;
+  if (sourceId !== null && codePointLength(sourceId) > ID_LIMITS.sourceId)
+    return dlq('impossible-value', `sourceId is longer than ${ID_LIMITS.sourceId} characters`);
 
   let properties: unknown;
   try {
@@ -64,6 +94,9 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
     return dlq('schema-invalid', 'propertiesJson is not a JSON object');
   }
+  const deepAt = jsonTooDeepAt(properties);
+  if (deepAt !== null)
+    return dlq('too-deep', `properties nest deeper than ${MAX_JSON_DEPTH} levels at ${deepAt}`);
   const props = properties as Record<string, unknown>;
 
   const occurredAt = correctedTime(e.timestamp, e.sentAt, e.receivedAt);
@@ -78,48 +111,51 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<EventRow
   const page = ctx.page;
   const utm = { ...utmFromUrl(page?.url ?? null), ...definedOnly(ctx.campaign) };
   const agent = parseUserAgent(ctx.userAgent);
-  const eventType = eventTypeOf(e.type, e.event);
+  const name = e.event ? storableString(e.event) : null;
+  const eventType = eventTypeOf(e.type, name);
   // PostgreSQL's inet takes no IPv6 zone index (fe80::1%eth0).
   const rawIp = ctx.ip?.split('%')[0] ?? null;
   const ip = rawIp && isIP(rawIp) ? rawIp : null;
   const screen = ctx.screen?.width && ctx.screen?.height ? `${ctx.screen.width}x${ctx.screen.height}` : null;
 
-  return ok({
+  const row: EventRow = {
     externalId,
     identityType: e.userId ? 'user_id' : 'anonymous_id',
-    sourceKey: e.sourceId ?? 'kafka',
-    messageId: e.messageId,
-    eventType: cut(eventType, 100)!,
+    sourceKey: sourceId ?? 'kafka',
+    messageId,
+    eventType: cut('event_type', eventType, 100)!,
     eventCategory: eventCategoryOf(eventType),
     eventName: cut(
-      e.event ??
-        e.name ??
-        (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
+      'event_name',
+      name ?? e.name ?? (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
       200,
     )!,
-    eventProperties: clean(e.propertiesJson).replace(/\\u0000/g, ''),
+    eventProperties: jsonTextNeedsNormalizing(e.propertiesJson)
+      ? JSON.stringify(storableJson(props))
+      : e.propertiesJson,
     eventValue: value === null ? null : value.toFixed(2),
-    sessionId: cut(ctx.sessionId, 255),
-    pageUrl: cut(page?.url, 100_000),
-    pageTitle: cut(page?.title, 500),
-    referrerUrl: cut(page?.referrer, 100_000),
+    sessionId: cut('session_id', ctx.sessionId, 255),
+    pageUrl: cut('page_url', page?.url, 100_000),
+    pageTitle: cut('page_title', page?.title, 500),
+    referrerUrl: cut('referrer_url', page?.referrer, 100_000),
     ipAddress: ip,
-    userAgent: cut(ctx.userAgent, 10_000),
-    deviceType: cut(deviceTypeOf(ctx.device?.type ?? null) ?? agent.deviceType, 50),
-    browser: cut(agent.browser, 100),
-    os: cut(ctx.os?.name ?? agent.os, 100),
-    screenResolution: cut(screen, 20),
-    country: cut(ctx.location?.country, 50),
-    city: cut(ctx.location?.city, 100),
-    utmSource: cut(utm.source, 100),
-    utmMedium: cut(utm.medium, 100),
-    utmCampaign: cut(utm.name, 100),
-    utmTerm: cut(utm.term, 100),
-    utmContent: cut(utm.content, 100),
+    userAgent: cut('user_agent', ctx.userAgent, 10_000),
+    deviceType: cut('device_type', deviceTypeOf(ctx.device?.type ?? null) ?? agent.deviceType, 50),
+    browser: cut('browser', agent.browser, 100),
+    os: cut('os', ctx.os?.name ?? agent.os, 100),
+    screenResolution: cut('screen_resolution', screen, 20),
+    country: cut('country', ctx.location?.country, 50),
+    city: cut('city', ctx.location?.city, 100),
+    utmSource: cut('utm_source', utm.source, 100),
+    utmMedium: cut('utm_medium', utm.medium, 100),
+    utmCampaign: cut('utm_campaign', utm.name, 100),
+    utmTerm: cut('utm_term', utm.term, 100),
+    utmContent: cut('utm_content', utm.content, 100),
     occurredAt: new Date(occurredAt),
     dataSource: e.sourceId ? 'api' : 'kafka',
-    sourceSystem: cut(e.sourceId, 100),
-  });
+    sourceSystem: sourceId,
+  };
+  return ok({ row, truncated });
 }
 
 function firstNumber(...values: unknown[]): number | null {

@@ -99,9 +99,21 @@ export class AvroCodec {
   }
 }
 
+/**
+ * Whether a registry call failed because the registry could not answer (down, overloaded,
+ * misconfigured), as opposed to answering that the schema does not exist. The client library
+ * reports a refused connection as "status 400" with the socket error in the message, so the
+ * message is read first; of the answers, only 404 (no such schema id) is the record's fault.
+ */
 function isRegistryUnavailable(err: unknown): boolean {
-  const e = err as { status?: number; code?: string; message?: string; cause?: unknown };
-  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429;
+  const e = err as { status?: number; code?: string; message?: string };
   const text = `${e?.code ?? ''} ${e?.message ?? ''}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|network/i.test(text);
+  if (
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|network|timeout/i.test(
+      text,
+    )
+  )
+    return true;
+  if (typeof e?.status === 'number') return e.status !== 404;
+  return false;
 }

@@ -1,0 +1,110 @@
+/**
+ * The one rule for text that PostgreSQL cannot store: every U+0000 (NUL) and every lone surrogate
+ * (a UTF-16 half without its other half) becomes U+FFFD, the replacement character. It applies to
+ * every string a client or a backend sends, ids, names, object keys and values alike, at the
+ * collector and again in each processor (records produced straight to Kafka never passed the
+ * collector). PostgreSQL rejects NUL in text and `\u0000` or an unpaired `\ud800` in jsonb, and a
+ * lone surrogate has no UTF-8 form; replacing keeps the rest of the value, where removing would
+ * silently join its neighbours (`a\u0000b` and `ab` would become the same customer).
+ * Valid pairs (4-byte characters such as emoji) are kept. The rule is idempotent.
+ */
+
+export const REPLACEMENT_CHARACTER = '\uFFFD';
+
+/**
+ * Objects and arrays nested deeper than this (counting the outermost value as 1) are refused: 400
+ * at the collector, a dead letter in a processor. Real tracking data nests a handful of levels; a
+ * recursive walk, PostgreSQL's jsonb parser and V8's JSON.stringify all have stack limits far above.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+// Candidates only: a surrogate may still be half of a valid pair; storableString checks exactly.
+const CANDIDATE = /[\u0000\ud800-\udfff]/;
+// In JSON text the same characters may also arrive escaped (`\u0000`, `\ud800`).
+const CANDIDATE_IN_JSON_TEXT = /[\u0000\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])/;
+
+/** `s` with NUL and lone surrogates replaced by U+FFFD; the same string when there is none. */
+export function storableString(s: string): string {
+  if (!CANDIDATE.test(s)) return s;
+  let out = '';
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++; // a valid pair
+        continue;
+      }
+    }
+    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) {
+      out += s.slice(start, i) + REPLACEMENT_CHARACTER;
+      start = i + 1;
+    }
+  }
+  return out + s.slice(start);
+}
+
+/** Whether JSON text may hold something storableJson would change (false means it certainly does not). */
+export const jsonTextNeedsNormalizing = (text: string): boolean => CANDIDATE_IN_JSON_TEXT.test(text);
+
+/**
+ * A parsed JSON value with the rule applied to every string and key, in place (objects keep their
+ * key order). Keys are defined, not assigned, so a `__proto__` key stays a plain data property.
+ * Call it only on values already checked with jsonTooDeepAt: it recurses.
+ */
+export function storableJson<T>(value: T): T {
+  if (typeof value === 'string') return storableString(value) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = storableJson(value[i]);
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (!keys.some((k) => storableString(k) !== k)) {
+    for (const k of keys) {
+      const v = obj[k];
+      const nv = storableJson(v);
+      if (nv !== v) define(obj, k, nv);
+    }
+    return value;
+  }
+  // A key changes: rebuild in the same order (two keys that become equal keep the later value,
+  // as JSON.parse does with duplicate keys).
+  const entries = keys.map((k) => [storableString(k), storableJson(obj[k])] as const);
+  for (const k of keys) delete obj[k];
+  for (const [k, v] of entries) define(obj, k, v);
+  return value;
+}
+
+/** JSON text with the rule applied; the same text when nothing needs it (no parse on that path). */
+export function storableJsonText(text: string): string {
+  if (!jsonTextNeedsNormalizing(text)) return text;
+  return JSON.stringify(storableJson(JSON.parse(text) as unknown));
+}
+
+/**
+ * Where `value` nests objects or arrays deeper than `maxDepth` (a path like `batch[0].properties.a`),
+ * or null. It descends at most maxDepth + 1 levels, so it cannot itself overflow the stack.
+ */
+export function jsonTooDeepAt(value: unknown, maxDepth = MAX_JSON_DEPTH, path = ''): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (maxDepth <= 0) return path || '(body)';
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = jsonTooDeepAt(value[i], maxDepth - 1, `${path}[${i}]`);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const at = jsonTooDeepAt(v, maxDepth - 1, path ? `${path}.${k}` : k);
+    if (at !== null) return at;
+  }
+  return null;
+}
+
+function define(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
