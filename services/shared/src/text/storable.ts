@@ -86,20 +86,38 @@ export function storableJsonText(text: string): string {
 
 /**
  * Where `value` nests objects or arrays deeper than `maxDepth` (a path like `batch[0].properties.a`),
- * or null. It descends at most maxDepth + 1 levels, so it cannot itself overflow the stack.
+ * or null. It descends at most maxDepth + 1 levels, so it cannot itself overflow the stack. On the
+ * hot path (every request body) it only counts; the path is built in a second walk, on failure.
  */
-export function jsonTooDeepAt(value: unknown, maxDepth = MAX_JSON_DEPTH, path = ''): string | null {
+export function jsonTooDeepAt(value: unknown, maxDepth = MAX_JSON_DEPTH): string | null {
+  return nestsDeeper(value, maxDepth) ? pathTooDeep(value, maxDepth, '') : null;
+}
+
+function nestsDeeper(value: unknown, remaining: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (remaining <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeper(value[i], remaining - 1)) return true;
+    return false;
+  }
+  const obj = value as Record<string, unknown>;
+  // for-in, not Object.entries: no array per object (JSON.parse objects have no inherited keys).
+  for (const k in obj) if (nestsDeeper(obj[k], remaining - 1)) return true;
+  return false;
+}
+
+function pathTooDeep(value: unknown, remaining: number, path: string): string | null {
   if (typeof value !== 'object' || value === null) return null;
-  if (maxDepth <= 0) return path || '(body)';
+  if (remaining <= 0) return path || '(body)';
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const at = jsonTooDeepAt(value[i], maxDepth - 1, `${path}[${i}]`);
+      const at = pathTooDeep(value[i], remaining - 1, `${path}[${i}]`);
       if (at !== null) return at;
     }
     return null;
   }
   for (const [k, v] of Object.entries(value)) {
-    const at = jsonTooDeepAt(v, maxDepth - 1, path ? `${path}.${k}` : k);
+    const at = pathTooDeep(v, remaining - 1, path ? `${path}.${k}` : k);
     if (at !== null) return at;
   }
   return null;
