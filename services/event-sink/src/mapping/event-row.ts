@@ -127,7 +127,9 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEv
     eventCategory: eventCategoryOf(eventType),
     eventName: cut(
       'event_name',
-      name ?? e.name ?? (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
+      name ??
+        e.name ??
+        (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
       200,
     )!,
     eventProperties: jsonTextNeedsNormalizing(e.propertiesJson)

@@ -19,8 +19,11 @@ export const REPLACEMENT_CHARACTER = '\uFFFD';
 export const MAX_JSON_DEPTH = 64;
 
 // Candidates only: a surrogate may still be half of a valid pair; storableString checks exactly.
+// (NUL is exactly what these look for, hence the lint exceptions.)
+// eslint-disable-next-line no-control-regex
 const CANDIDATE = /[\u0000\ud800-\udfff]/;
 // In JSON text the same characters may also arrive escaped (`\u0000`, `\ud800`).
+// eslint-disable-next-line no-control-regex
 const CANDIDATE_IN_JSON_TEXT = /[\u0000\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])/;
 
 /** `s` with NUL and lone surrogates replaced by U+FFFD; the same string when there is none. */
