@@ -46,6 +46,7 @@ lint:
 # a type error fails the run here (plain `make up` only warns, so one broken file does not keep
 # the stack down).
 test:
+	@$(STACK) test-tools
 	@STACK_STRICT_BUILD=1 $(STACK) up
 	npx tap
 

@@ -10,6 +10,7 @@
 #   deploy/local/stack.sh clean    down, then delete the local data (.stack/ and our databases)
 #   deploy/local/stack.sh status   one line per component
 #   deploy/local/stack.sh stop-services   stop the collector and processors only (make bench)
+#   deploy/local/stack.sh test-tools      install what the tests need beyond the stack (make test)
 #
 # Configuration: the contract's environment variables (DATABASE_URL, KAFKA_BROKERS,
 # SCHEMA_REGISTRY_URL, COLLECTOR_PORT, LOG_LEVEL) with the contract's defaults; they are exported
@@ -833,9 +834,17 @@ cmd_stop_services() {
   done
 }
 
+# The browser tests drive the real SDKs in Debian's Chromium (playwright-core cannot download a
+# browser here); nothing else needs it, so `up` does not install it.
+cmd_test_tools() {
+  step "Test tools"
+  ensure_tool chromium chromium
+}
+
 main() {
   case ${1:-} in
     up) cmd_up ;;
+    test-tools) cmd_test_tools ;;
     stop-services) cmd_stop_services ;;
     down) cmd_down ;;
     clean) cmd_clean ;;
