@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -19,8 +19,13 @@ const REDACT = [
   '*.databaseUrl',
 ];
 
-export function createLogger(service: string, level: string): Logger {
-  return pino({ name: service, level, redact: { paths: REDACT, censor: '[redacted]' } });
+/**
+ * A JSON logger on stdout (services), or on stderr for a command-line tool whose stdout is its
+ * output (written synchronously, so nothing is lost when the tool exits).
+ */
+export function createLogger(service: string, level: string, to: 'stdout' | 'stderr' = 'stdout'): Logger {
+  const options = { name: service, level, redact: { paths: REDACT, censor: '[redacted]' } };
+  return to === 'stderr' ? pino(options, destination({ fd: 2, sync: true })) : pino(options);
 }
 
 /** Strips user and password from a URL before it is shown anywhere. */

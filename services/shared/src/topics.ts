@@ -36,6 +36,9 @@ const inputs: TopicSpec[] = [
   { topic: Topics.campaignEvents, partitions: 3, schemaFile: 'campaign-event.avsc' },
 ];
 
+/** The input topics, each with its `<topic>.dlq`. */
+export const inputTopics: readonly string[] = inputs.map((t) => t.topic);
+
 export const topicSpecs: readonly TopicSpec[] = [
   ...inputs,
   ...inputs.map((t) => ({ topic: dlqTopic(t.topic), partitions: 1, schemaFile: 'dead-letter.avsc' })),

@@ -6,6 +6,7 @@ import kafkajs, {
   Kafka,
   logLevel as KafkaLogLevel,
   CompressionTypes,
+  Partitioners,
   type Admin,
   type Consumer,
   type ConsumerConfig,
@@ -56,7 +57,12 @@ export function createKafka(opts: KafkaOptions): Kafka {
 }
 
 export function createProducer(kafka: Kafka, config: ProducerConfig = {}): Producer {
-  return kafka.producer({ allowAutoTopicCreation: false, ...config });
+  // The default partitioner, named so kafkajs does not warn about its v2 change on every start.
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...config,
+  });
 }
 
 export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
@@ -77,6 +83,42 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
       });
     }
     return missing.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** One partition's offsets: the first record still kept (`low`) and the next one to be written (`high`). */
+export interface PartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The partitions and offsets of each of `topics` that exists, in partition order; a topic that
+ * does not exist is absent from the map (the admin client never creates topics).
+ */
+export async function topicOffsets(
+  kafka: Kafka,
+  topics: readonly string[],
+): Promise<Map<string, PartitionOffsets[]>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const out = new Map<string, PartitionOffsets[]>();
+    for (const topic of new Set(topics)) {
+      if (!existing.has(topic)) continue;
+      const offsets = await admin.fetchTopicOffsets(topic);
+      out.set(
+        topic,
+        offsets
+          .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+          .sort((a, b) => a.partition - b.partition),
+      );
+    }
+    return out;
   } finally {
     await admin.disconnect();
   }
