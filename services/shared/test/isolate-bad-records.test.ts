@@ -104,7 +104,9 @@ t.test('errors that are not about the data propagate untouched', async (t) => {
       commit: async () => {
         throw boom;
       },
-      deadLetter: async () => t.fail('nothing is dead-lettered for a bug'),
+      deadLetter: async () => {
+        t.fail('nothing is dead-lettered for a bug');
+      },
     }),
     boom,
   );
