@@ -95,7 +95,7 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
       return send(err.statusCode, err.error, err.message, err.errors);
     }
     if (err instanceof BodyError)
-      return send(err.statusCode, err.statusCode === 413 ? 'too_large' : 'invalid', err.message);
+      return send(err.statusCode, err.statusCode === 413 ? 'too_large' : 'invalid', err.message, err.errors);
     if (isRetryable(err)) {
       req.log.warn(
         { err: { message: err.message }, route: routeOf(req) },
@@ -124,10 +124,20 @@ export async function buildApp(config: CollectorConfig, deps: AppDeps): Promise<
   });
 
   registerBodyParsers(app);
+  // CORS for browser SDKs on any site. The preflight reflects the headers the page asks for (no
+  // allowedHeaders list): SDKs add headers from release to release (analytics-next 1.84
+  // X-Retry-Count; RudderStack AnonymousId, SentAt, and Rsa-* only on retries, so a fixed list
+  // fails exactly the retry), and a header the browser may send unlocks nothing, since
+  // authentication is the write key, which is public in the page anyway. Credentials are allowed
+  // (with the origin reflected, never `*`): navigator.sendBeacon always sends cookies, and
+  // analytics-next's `credentials: 'include'` option is refused by the browser without it. The
+  // collector reads no cookie, so a credentialed request can do nothing an anonymous one cannot.
+  // Retry-After is exposed so analytics-next can honour it on a 429.
   await app.register(cors, {
     origin: true,
+    credentials: true,
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Content-Encoding'],
+    exposedHeaders: ['Retry-After'],
     maxAge: 86_400,
   });
   await app.register(swagger, {

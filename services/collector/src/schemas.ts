@@ -6,14 +6,18 @@
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const id = { type: 'string', minLength: 1, maxLength: 100 } as const;
-// analytics.js sends `"userId": null` for anonymous visitors.
-const nullableId = { type: ['string', 'null'], minLength: 1, maxLength: 100 } as const;
+/**
+ * A customer id that may be absent: analytics.js sends `"userId": null` for anonymous visitors and
+ * RudderStack's JS SDK `"userId": ""`. Null and "" both mean absent (the mapping drops them too,
+ * see `asId`); `identified` then needs the other one.
+ */
+const optionalId = { type: ['string', 'null'], maxLength: 100 } as const;
 const object = { type: 'object' } as const;
 
 const common = {
   messageId: { type: 'string', minLength: 1, maxLength: 255 },
-  userId: nullableId,
-  anonymousId: nullableId,
+  userId: optionalId,
+  anonymousId: optionalId,
   timestamp: dateTime,
   originalTimestamp: dateTime,
   sentAt: dateTime,
@@ -22,11 +26,11 @@ const common = {
   writeKey: { type: 'string' },
 } as const;
 
-/** A message needs a customer: a non-null userId or anonymousId. */
+/** A message needs a customer: a userId or an anonymousId that is neither null nor "". */
 const identified = {
   anyOf: [
-    { required: ['userId'], properties: { userId: { type: 'string' } } },
-    { required: ['anonymousId'], properties: { anonymousId: { type: 'string' } } },
+    { required: ['userId'], properties: { userId: { type: 'string', minLength: 1 } } },
+    { required: ['anonymousId'], properties: { anonymousId: { type: 'string', minLength: 1 } } },
   ],
 } as const;
 
@@ -58,7 +62,8 @@ export const messageSchemas = {
   group: message({ type: { const: 'group' }, groupId: id, traits: object }, ['groupId']),
   alias: {
     type: 'object',
-    properties: { ...common, type: { const: 'alias' }, previousId: id },
+    // Both ids are the point of an alias: "" is no id here, so it fails like a missing one.
+    properties: { ...common, type: { const: 'alias' }, userId: id, previousId: id },
     required: ['userId', 'previousId'],
   },
 } as const;
@@ -122,8 +127,8 @@ export const orderSchema = {
   ...identified,
   properties: {
     messageId: common.messageId,
-    userId: id,
-    anonymousId: id,
+    userId: optionalId,
+    anonymousId: optionalId,
     timestamp: dateTime,
     sentAt: dateTime,
     writeKey: common.writeKey,
@@ -191,8 +196,8 @@ export const campaignEventSchema = {
   ...identified,
   properties: {
     campaign_id: { type: 'string', format: 'uuid' },
-    userId: id,
-    anonymousId: id,
+    userId: optionalId,
+    anonymousId: optionalId,
     event: { enum: campaignEventTypes },
     timestamp: dateTime,
     sentAt: dateTime,
@@ -215,6 +220,12 @@ export const campaignEventsBodySchema = {
     },
   },
   else: campaignEventSchema,
+} as const;
+
+/** `?writeKey=` of the beacon route: navigator.sendBeacon sets no headers (only a Blob's content type). */
+export const writeKeyQuerySchema = {
+  type: 'object',
+  properties: { writeKey: { type: 'string', description: 'the source write key' } },
 } as const;
 
 export const successSchema = {

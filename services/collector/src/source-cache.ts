@@ -45,13 +45,21 @@ export class SourceCache {
   }
 }
 
-/** The write key from HTTP Basic auth (the user part) or, for browsers, `writeKey` in the body. */
-export function writeKeyOf(authorization: string | undefined, body: unknown): string | undefined {
+/**
+ * The write key from HTTP Basic auth (the user part) or, for browsers, `writeKey` in the body, or
+ * (only where the route allows it: RudderStack's beacon) the `writeKey` query parameter.
+ */
+export function writeKeyOf(
+  authorization: string | undefined,
+  body: unknown,
+  query?: unknown,
+): string | undefined {
   if (authorization && /^basic /i.test(authorization)) {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const user = decoded.split(':')[0];
     if (user) return user;
   }
   const fromBody = (body as { writeKey?: unknown } | null)?.writeKey;
-  return typeof fromBody === 'string' && fromBody !== '' ? fromBody : undefined;
+  if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
+  return typeof query === 'string' && query !== '' ? query : undefined;
 }

@@ -50,10 +50,15 @@ t.test('a database outage keeps known keys working; unknown keys are cached brie
   await t.rejects(cache.resolve('never-seen'), /connection refused/, 'an unknown key cannot be vouched for');
 });
 
-t.test('write key from Basic auth or the body', async (t) => {
+t.test('write key from Basic auth, the body, or the query the route passes', async (t) => {
   t.equal(writeKeyOf(`Basic ${Buffer.from('abc:').toString('base64')}`, {}), 'abc');
   t.equal(writeKeyOf(`basic ${Buffer.from('abc').toString('base64')}`, {}), 'abc');
   t.equal(writeKeyOf(undefined, { writeKey: 'xyz' }), 'xyz');
   t.equal(writeKeyOf('Bearer nope', { writeKey: '' }), undefined);
   t.equal(writeKeyOf(undefined, null), undefined);
+  t.equal(writeKeyOf(undefined, { batch: [] }, 'qk'), 'qk', 'the beacon: only the query has it');
+  t.equal(writeKeyOf(undefined, { writeKey: 'xyz' }, 'qk'), 'xyz', 'the body comes first');
+  t.equal(writeKeyOf(`Basic ${Buffer.from('abc:').toString('base64')}`, {}, 'qk'), 'abc');
+  t.equal(writeKeyOf(undefined, {}, ''), undefined);
+  t.equal(writeKeyOf(undefined, {}, ['a', 'b']), undefined, 'a repeated parameter is no key');
 });

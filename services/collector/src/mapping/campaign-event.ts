@@ -1,5 +1,6 @@
 import { Topics } from '../../../shared/src/topics.js';
 import {
+  asId,
   asNumber,
   asString,
   customerKey,
@@ -18,8 +19,8 @@ export function mapCampaignEvent(e: Json, meta: RequestMeta): Outgoing {
     value: {
       messageId: messageIdFor(e, meta.sourceId),
       sourceId: meta.sourceId,
-      userId: asString(e.userId),
-      anonymousId: asString(e.anonymousId),
+      userId: asId(e.userId),
+      anonymousId: asId(e.anonymousId),
       campaign_id: asString(e.campaign_id),
       event: asString(e.event),
       variant: asString(e.variant),

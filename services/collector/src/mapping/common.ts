@@ -33,8 +33,18 @@ export const toMillis = (v: unknown): number | null => {
   return Number.isNaN(ms) ? null : ms;
 };
 
+/**
+ * An id field (userId, anonymousId, previousId, groupId): a non-empty string, else absent.
+ * analytics.js sends `"userId": null` for anonymous visitors and RudderStack's JS SDK `"userId": ""`;
+ * both mean "no user id", never a customer whose id is the empty string.
+ */
+export const asId = (v: unknown): string | null => {
+  const s = asString(v);
+  return s === '' ? null : s;
+};
+
 /** The customer's external id, which is also the Kafka key: userId, else anonymousId. */
-export const customerKey = (m: Json): string | null => asString(m.userId) ?? asString(m.anonymousId);
+export const customerKey = (m: Json): string | null => asId(m.userId) ?? asId(m.anonymousId);
 
 /**
  * A message without a messageId gets one derived from its source and content, not a random one:

@@ -1,5 +1,6 @@
 import { Topics } from '../../../shared/src/topics.js';
 import {
+  asId,
   asNumber,
   asObject,
   asString,
@@ -37,8 +38,8 @@ export function mapOrder(o: Json, meta: RequestMeta): Outgoing {
   const value: Json = {
     messageId: messageIdFor(o, meta.sourceId),
     sourceId: meta.sourceId,
-    userId: asString(o.userId),
-    anonymousId: asString(o.anonymousId),
+    userId: asId(o.userId),
+    anonymousId: asId(o.anonymousId),
     order_id: asString(o.order_id),
     order_status: asString(o.order_status),
     is_subscription: typeof o.is_subscription === 'boolean' ? o.is_subscription : null,

@@ -1,5 +1,6 @@
 import { Topics } from '../../../shared/src/topics.js';
 import {
+  asId,
   asObject,
   asString,
   customerKey,
@@ -29,8 +30,8 @@ const IDENTITY_TYPES = { identify: 'IDENTIFY', alias: 'ALIAS', group: 'GROUP' } 
 export function mapSegmentMessage(type: string, m: Json, meta: RequestMeta): Outgoing {
   const { timestamp, sentAt, receivedAt } = timesFor(m, meta);
   const messageId = messageIdFor(m, meta.sourceId);
-  const userId = asString(m.userId);
-  const anonymousId = asString(m.anonymousId);
+  const userId = asId(m.userId);
+  const anonymousId = asId(m.anonymousId);
 
   if (type === 'track' || type === 'page' || type === 'screen') {
     const properties = asObject(m.properties) ?? {};
@@ -65,8 +66,8 @@ export function mapSegmentMessage(type: string, m: Json, meta: RequestMeta): Out
         type: IDENTITY_TYPES[type],
         userId,
         anonymousId,
-        previousId: asString(m.previousId),
-        groupId: asString(m.groupId),
+        previousId: asId(m.previousId),
+        groupId: asId(m.groupId),
         timestamp,
         sentAt,
         receivedAt,

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { OutRecord } from '../../../shared/src/kafka/batching-publisher.js';
@@ -18,6 +18,7 @@ import {
   messageTypes,
   ordersBodySchema,
   successSchema,
+  writeKeyQuerySchema,
 } from '../schemas.js';
 
 export interface V1Deps {
@@ -31,6 +32,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     source?: Source;
     eventCount?: number;
+  }
+  interface FastifyContextConfig {
+    /** The route also takes the write key from `?writeKey=` (RudderStack's beacon cannot set headers). */
+    writeKeyInQuery?: boolean;
   }
 }
 
@@ -53,6 +58,9 @@ export class ApiError extends Error {
 
 interface Endpoint {
   url: string;
+  /** Other paths real SDKs post the same body to; each is a route of its own with this schema and handler. */
+  aliases?: { url: string; summary: string; writeKeyInQuery?: boolean }[];
+  summary: string;
   schema: object;
   bodyLimit: number;
   /** Items of the body, each with where it is (for error messages) and how it maps to a record. */
@@ -77,7 +85,10 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
 
   // Authentication comes before validation, so a client with a wrong key hears 401, not 400.
   app.addHook('preValidation', async (req) => {
-    const key = writeKeyOf(req.headers.authorization, req.body);
+    const query = req.routeOptions.config.writeKeyInQuery
+      ? (req.query as { writeKey?: unknown } | undefined)?.writeKey
+      : undefined;
+    const key = writeKeyOf(req.headers.authorization, req.body, query);
     if (!key)
       throw new ApiError(
         401,
@@ -108,12 +119,25 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
   const endpoints: Endpoint[] = [
     ...messageTypes.map((type) => ({
       url: `/v1/${type}`,
+      summary: `One ${type} message`,
+      // analytics-next posts each call to the type's first letter.
+      aliases: [{ url: `/v1/${type.charAt(0)}`, summary: `Alias of /v1/${type} (Segment analytics-next)` }],
       schema: messageSchemas[type],
       bodyLimit: config.maxEventBytes,
       items: single(type),
     })),
     {
       url: '/v1/batch',
+      summary: 'A batch of messages, each with its type',
+      aliases: [
+        { url: '/v1/b', summary: 'Alias of /v1/batch (Segment analytics-next, batching delivery)' },
+        {
+          url: '/beacon/v1/batch',
+          summary:
+            'Alias of /v1/batch for navigator.sendBeacon (RudderStack JS SDK, useBeacon): the write key may be in ?writeKey=',
+          writeKeyInQuery: true,
+        },
+      ],
       schema: batchSchema,
       bodyLimit: config.maxBatchBytes,
       items: (body) =>
@@ -125,6 +149,7 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
     },
     {
       url: '/v1/orders',
+      summary: 'One order, or {"orders": [...]}, in the seed\'s column names',
       schema: ordersBodySchema,
       bodyLimit: config.maxBatchBytes,
       items: (body) =>
@@ -134,6 +159,7 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
     },
     {
       url: '/v1/campaign-events',
+      summary: 'Delivery and engagement events of a campaign, one or {"events": [...]}',
       schema: campaignEventsBodySchema,
       bodyLimit: config.maxBatchBytes,
       items: (body) =>
@@ -144,28 +170,43 @@ export async function v1Routes(app: FastifyInstance, deps: V1Deps): Promise<void
   ];
 
   for (const ep of endpoints) {
+    const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+      const body = req.body as Json;
+      const items = ep.items(body);
+      req.eventCount = items.length;
+      const meta: RequestMeta = {
+        receivedAt: Date.now(),
+        sourceId: req.source!.id,
+        ip: req.ip,
+        userAgent: req.headers['user-agent'],
+        sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
+      };
+      const records = encodeAll(items, meta, config.maxEventBytes, deps.encode);
+      await deps.publish(records);
+      return reply.send({ success: true });
+    };
+    const response = { 200: successSchema, '4xx': errorSchema, '5xx': errorSchema };
     app.post(
       ep.url,
-      {
-        bodyLimit: ep.bodyLimit,
-        schema: { body: ep.schema, response: { 200: successSchema, '4xx': errorSchema, '5xx': errorSchema } },
-      },
-      async (req, reply) => {
-        const body = req.body as Json;
-        const items = ep.items(body);
-        req.eventCount = items.length;
-        const meta: RequestMeta = {
-          receivedAt: Date.now(),
-          sourceId: req.source!.id,
-          ip: req.ip,
-          userAgent: req.headers['user-agent'],
-          sentAt: typeof body.sentAt === 'string' ? body.sentAt : undefined,
-        };
-        const records = encodeAll(items, meta, config.maxEventBytes, deps.encode);
-        await deps.publish(records);
-        return reply.send({ success: true });
-      },
+      { bodyLimit: ep.bodyLimit, schema: { summary: ep.summary, body: ep.schema, response } },
+      handler,
     );
+    for (const alias of ep.aliases ?? []) {
+      app.post(
+        alias.url,
+        {
+          bodyLimit: ep.bodyLimit,
+          config: { writeKeyInQuery: alias.writeKeyInQuery ?? false },
+          schema: {
+            summary: alias.summary,
+            body: ep.schema,
+            ...(alias.writeKeyInQuery ? { querystring: writeKeyQuerySchema } : {}),
+            response,
+          },
+        },
+        handler,
+      );
+    }
   }
 }
 
