@@ -198,3 +198,30 @@ t.test('COPY text format escapes what it must', async (t) => {
   t.ok(line.endsWith('\n'));
   t.equal(line.slice(0, -1).split('\t').length, COPY_COLUMNS.length);
 });
+
+t.test('names that are Object.prototype members, empty names, times outside the Date range', async (t) => {
+  for (const event of ['constructor', '__proto__', 'toString', 'hasOwnProperty', ' valueOf ']) {
+    const r = mapEventRow(eventRecord({ event }), limits);
+    t.ok(r.ok, event);
+    if (r.ok) t.equal(typeof r.value.row.eventType, 'string', `${event}: a string event_type`);
+  }
+  const page = mapEventRow(eventRecord({ type: 'PAGE', event: null, name: '' }), limits);
+  t.match(page, { ok: true, value: { row: { eventName: 'Page Viewed' } } }, 'an empty page name is no name');
+  const now = Date.now();
+  for (const [timestamp, receivedAt] of [
+    [8.64e15 + 1, now],
+    [-8.64e15 - 1, now],
+    [now + 1e12, 8e15],
+  ] as const) {
+    const r = mapEventRow(eventRecord({ timestamp, receivedAt, sentAt: null }), limits);
+    t.match(r, { ok: false, reason: /future-timestamp|impossible-value/ }, `${timestamp} @ ${receivedAt}`);
+  }
+  // A receivedAt outside the Date range is not stored; the event's own time is what counts.
+  t.ok(mapEventRow(eventRecord({ timestamp: now, receivedAt: 8.64e15 + 1, sentAt: null }), limits).ok);
+  // A backend whose clock says the year 200000: its own receivedAt cannot carry the event there.
+  const far = Date.UTC(200000, 0, 1);
+  t.match(mapEventRow(eventRecord({ timestamp: far, receivedAt: far, sentAt: null }), limits), {
+    ok: false,
+    reason: 'future-timestamp',
+  });
+});

@@ -127,8 +127,9 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEv
     eventCategory: eventCategoryOf(eventType),
     eventName: cut(
       'event_name',
-      name ??
-        e.name ??
+      // `||`: an empty name is no name (event_name is NOT NULL).
+      name ||
+        e.name ||
         (e.type === 'PAGE' ? 'Page Viewed' : e.type === 'SCREEN' ? 'Screen Viewed' : 'unnamed'),
       200,
     )!,

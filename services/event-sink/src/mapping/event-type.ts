@@ -1,10 +1,12 @@
 /** The seed's own vocabulary for Segment's spec'd names; everything else is snake_cased. */
-const VOCABULARY: Record<string, string> = {
-  'Signed Up': 'signup',
-  'Logged In': 'login',
-  'Product Added': 'add_to_cart',
-  'Order Completed': 'purchase',
-};
+// A Map, not an object literal: an event named `constructor` or `__proto__` must not find
+// Object.prototype's members.
+const VOCABULARY = new Map<string, string>([
+  ['Signed Up', 'signup'],
+  ['Logged In', 'login'],
+  ['Product Added', 'add_to_cart'],
+  ['Order Completed', 'purchase'],
+]);
 
 export function snakeCase(name: string): string {
   return name
@@ -19,7 +21,7 @@ export function eventTypeOf(type: 'TRACK' | 'PAGE' | 'SCREEN', name: string | nu
   if (type === 'PAGE') return 'page_view';
   if (type === 'SCREEN') return 'screen_view';
   const key = (name ?? '').trim();
-  return VOCABULARY[key] ?? (snakeCase(key) || 'unnamed_event');
+  return VOCABULARY.get(key) ?? (snakeCase(key) || 'unnamed_event');
 }
 
 /** The seed's event_category: 'transaction', 'lifecycle' or 'engagement'. */

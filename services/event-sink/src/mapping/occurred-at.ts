@@ -17,14 +17,25 @@ export interface TimeLimits {
 export type TimeCheck =
   { ok: true } | { ok: false; reason: 'future-timestamp' | 'impossible-value'; error: string };
 
-export function checkTime(occurredAt: number, receivedAt: number, limits: TimeLimits): TimeCheck {
+/**
+ * receivedAt is the collector's clock, or whatever a backend producing straight to Kafka claims;
+ * the sink's own clock (`now`) bounds it, so a record claiming to be received in the year 200000
+ * cannot carry an event into that year either.
+ */
+export function checkTime(
+  occurredAt: number,
+  receivedAt: number,
+  limits: TimeLimits,
+  now = Date.now(),
+): TimeCheck {
   if (!Number.isFinite(occurredAt))
     return { ok: false, reason: 'impossible-value', error: 'occurred_at is not a number' };
-  if (occurredAt > receivedAt + limits.maxFutureMs) {
+  const latest = Math.min(Number.isFinite(receivedAt) ? receivedAt : now, now) + limits.maxFutureMs;
+  if (occurredAt > latest) {
     return {
       ok: false,
       reason: 'future-timestamp',
-      error: `occurred_at ${new Date(occurredAt).toISOString()} is more than ${limits.maxFutureMs} ms after receipt`,
+      error: `occurred_at ${safeIso(occurredAt)} is more than ${limits.maxFutureMs} ms after receipt`,
     };
   }
   if (occurredAt < limits.earliestMs) {
