@@ -86,7 +86,9 @@ export class EventSink {
         mapped.push({ message, offset: Number(message.offset), row, receivedAt });
       } else {
         metrics.deadLettered.inc({ reason: result.reason });
-        poison.push(await this.deadLetter(topic, partition, message, result.reason, result.errors));
+        poison.push(
+          await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors),
+        );
       }
     }
     if (poison.length > 0) await this.deps.publish(poison);
@@ -116,7 +118,7 @@ export class EventSink {
         );
         metrics.deadLettered.inc({ reason: REFUSED_BY_DATABASE });
         await this.deps.publish([
-          await this.deadLetter(topic, partition, m.message, REFUSED_BY_DATABASE, [
+          await this.deps.deadLetters.record(topic, partition, m.message, REFUSED_BY_DATABASE, [
             `${err.code}: ${err.message}`,
           ]),
         ]);
@@ -159,16 +161,6 @@ export class EventSink {
             resolved.map(({ row, customerId }) => copyLine(row, customerId)),
           );
     return { rows, seconds: Number(process.hrtime.bigint() - copyStart) / 1e9 };
-  }
-
-  private deadLetter(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    reason: string,
-    errors: string[],
-  ): Promise<OutRecord> {
-    return this.deps.deadLetters.record(topic, partition, message, reason, errors);
   }
 
   /**

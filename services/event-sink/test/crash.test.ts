@@ -4,12 +4,11 @@
  * stops it cleanly with exit code 0.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
-import { repoPath } from '../../shared/src/repo-path.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { privateTopic, produce, testEvents } from './support.js';
+import { startSink } from './sink-process.js';
 
 const db = createDb({
   connectionString: config.databaseUrl,
@@ -18,31 +17,8 @@ const db = createDb({
 });
 t.teardown(() => db.end());
 
-function startSink(topic: string, group: string, extraEnv: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('services/event-sink/src/main.ts')], {
-    cwd: repoPath(),
-    env: {
-      ...process.env,
-      EVENT_SINK_TOPIC: topic,
-      EVENT_SINK_GROUP: group,
-      EVENT_SINK_PORT: '0',
-      EVENT_SINK_MAX_BATCH: '100',
-      LOG_LEVEL: 'warn',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.on('data', (d) => process.stderr.write(`[sink ${child.pid}] ${d}`));
-  return child;
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null)
-      resolve({ code: child.exitCode, signal: child.signalCode });
-    else child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
+const sinkOn = (topic: string, group: string, extraEnv: Record<string, string> = {}) =>
+  startSink({ EVENT_SINK_TOPIC: topic, EVENT_SINK_GROUP: group, EVENT_SINK_MAX_BATCH: '100', ...extraEnv });
 
 const countRows = async (ids: string[]) =>
   (
@@ -61,8 +37,8 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
   const ids = events.map((e) => e.messageId);
   await produce(topic, events);
 
-  const first = startSink(topic, group, { FAULT_PAUSE_BEFORE_COMMIT_MS: '1500' });
-  t.teardown(() => void first.kill('SIGKILL'));
+  const first = sinkOn(topic, group, { FAULT_PAUSE_BEFORE_COMMIT_MS: '1500' });
+  t.teardown(() => void first.child.kill('SIGKILL'));
   // Once a batch has committed, wait for the next transaction to have written its rows and offset:
   // it now waits to COMMIT.
   await waitFor(
@@ -79,14 +55,14 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
     60_000,
     20,
   );
-  first.kill('SIGKILL');
-  t.match(await exited(first), { signal: 'SIGKILL' });
+  first.child.kill('SIGKILL');
+  t.match(await first.exit, { signal: 'SIGKILL' });
   const atCrash = await countRows(ids);
   t.ok(atCrash.n > 0 && atCrash.n < N, `crashed mid-stream with ${atCrash.n} of ${N} rows committed`);
   t.equal(atCrash.n % 100, 0, 'only whole batches are visible');
 
-  const second = startSink(topic, group);
-  t.teardown(() => void second.kill('SIGKILL'));
+  const second = sinkOn(topic, group);
+  t.teardown(() => void second.child.kill('SIGKILL'));
   const done = await waitFor(
     'all rows',
     async () => {
@@ -102,8 +78,8 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
   t.equal(final.d, N, 'no message twice');
   t.equal(done.n, N);
 
-  second.kill('SIGTERM');
-  const stop = await exited(second);
+  second.child.kill('SIGTERM');
+  const stop = await second.exit;
   t.equal(stop.code, 0, 'SIGTERM stops it cleanly');
   const { rows } = await db.query<{ next_offset: number }>(
     'test.offset',

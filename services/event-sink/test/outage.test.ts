@@ -4,35 +4,14 @@
  * every event is in customer_events exactly once. Private servers, so nothing else is disturbed.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { repoPath } from '../../shared/src/repo-path.js';
 import { createKafka, createProducer, ensureTopics } from '../../shared/src/kafka/client.js';
 import { dlqTopic } from '../../shared/src/topics.js';
 import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
 import { startPrivatePostgres } from '../../shared/test/private-postgres.js';
 import { startPrivateBroker } from '../../shared/test/kafka-broker.js';
 import { encode, privateTopic, produce, testEvents } from './support.js';
-
-function startSink(env: Record<string, string>): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('services/event-sink/src/main.ts')], {
-    cwd: repoPath(),
-    env: {
-      ...process.env,
-      EVENT_SINK_PORT: '0',
-      EVENT_SINK_MAX_BATCH: '100',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  for (const s of [child.stdout!, child.stderr!])
-    createInterface({ input: s }).on('line', (l) => lines.push(l));
-  return { child, lines };
-}
+import { startSink } from './sink-process.js';
 
 async function count(url: string, ids: string[]): Promise<{ n: number; d: number }> {
   const c = new pg.Client({ connectionString: url });
@@ -47,11 +26,6 @@ async function count(url: string, ids: string[]): Promise<{ n: number; d: number
     await c.end();
   }
 }
-
-const stopped = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
-  );
 
 t.test(
   'PostgreSQL crashes and comes back mid-stream: the sink waits, then every event lands once',
@@ -68,6 +42,7 @@ t.test(
       DATABASE_URL: db.url,
       EVENT_SINK_TOPIC: topic,
       EVENT_SINK_GROUP: randomName('outage'),
+      EVENT_SINK_MAX_BATCH: '100',
       FAULT_PAUSE_BEFORE_COMMIT_MS: '150',
     });
     t.teardown(() => void sink.child.kill('SIGKILL'));
@@ -76,7 +51,7 @@ t.test(
     await db.stop('immediate');
     await new Promise((r) => setTimeout(r, 3000));
     t.equal(sink.child.exitCode, null, 'the sink is still running while PostgreSQL is down', {
-      output: sink.lines.slice(-15),
+      output: sink.lines().slice(-15),
     });
     await db.start();
 
@@ -84,11 +59,11 @@ t.test(
     await new Promise((r) => setTimeout(r, 1000));
     t.same(await count(db.url, ids), { n: N, d: N }, 'exactly N rows');
     t.ok(
-      sink.lines.some((l) => l.includes('retrying the same batch')),
+      sink.lines().some((l) => l.includes('retrying the same batch')),
       'the failed batch was retried',
     );
     sink.child.kill('SIGTERM');
-    t.equal(await stopped(sink.child), 0);
+    t.equal((await sink.exit).code, 0);
   },
 );
 
@@ -123,6 +98,7 @@ t.test('the Kafka broker is killed and restarted mid-stream: nothing lost, nothi
     KAFKA_BROKERS: broker.brokers.join(','),
     EVENT_SINK_TOPIC: topic,
     EVENT_SINK_GROUP: randomName('outage'),
+    EVENT_SINK_MAX_BATCH: '100',
     FAULT_PAUSE_BEFORE_COMMIT_MS: '100',
   });
   t.teardown(() => void sink.child.kill('SIGKILL'));
@@ -138,5 +114,5 @@ t.test('the Kafka broker is killed and restarted mid-stream: nothing lost, nothi
   await new Promise((r) => setTimeout(r, 1000));
   t.same(await count(config.databaseUrl, ids), { n: ids.length, d: ids.length }, 'every event exactly once');
   sink.child.kill('SIGTERM');
-  t.equal(await stopped(sink.child), 0);
+  t.equal((await sink.exit).code, 0);
 });

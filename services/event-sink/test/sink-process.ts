@@ -6,11 +6,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { repoPath } from '../../shared/src/repo-path.js';
 
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface SinkProcess {
   child: ChildProcess;
   /** How it ended, once it has: undefined while it runs. */
-  exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  /** Its last output lines (stdout and stderr), for failure messages. */
+  exited(): Exit | undefined;
+  /** Resolves when it has exited, however. */
+  exit: Promise<Exit>;
+  /** Its last output lines (stdout and stderr), for assertions and failure messages. */
+  lines(): readonly string[];
   lastLines(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
@@ -38,21 +46,23 @@ export function startSink(env: Record<string, string>): SinkProcess {
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(line.slice(0, 2_000));
-    if (lines.length > 40) lines.splice(0, lines.length - 40);
+    if (lines.length > 500) lines.splice(0, lines.length - 500);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exit = new Promise<void>((resolve) => {
+  let ended: Exit | undefined;
+  const exit = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => {
       ended = { code, signal };
-      resolve();
+      resolve(ended);
     });
   });
   return {
     child,
     exited: () => ended,
-    lastLines: () => lines.join('\n'),
+    exit,
+    lines: () => lines,
+    lastLines: () => lines.slice(-40).join('\n'),
     async stop(graceMs = 10_000) {
       if (ended) return;
       child.kill('SIGTERM');

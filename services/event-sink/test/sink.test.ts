@@ -82,6 +82,22 @@ const rowsFor = async (messageIds: string[]) =>
     )
   ).rows;
 
+/** Events as the records of one partition from offset 0, for calling handle() directly. */
+const asMessages = (events: ReturnType<typeof testEvents>): Promise<KafkaMessage[]> =>
+  Promise.all(
+    events.map(
+      async (e, i) =>
+        ({
+          offset: String(i),
+          value: await encode(e),
+          key: null,
+          timestamp: '0',
+          attributes: 0,
+          headers: {},
+        }) as KafkaMessage,
+    ),
+  );
+
 /** The first `n` dead letters of `topic`, decoded. */
 async function deadLetters(
   t: { teardown(fn: () => unknown): void },
@@ -120,19 +136,7 @@ t.test('the same messageId twice lands once; replays from offset 0 land once', a
   t.equal(rows.length, 5);
 
   // Replay the partition from offset 0 through the same group: the stored offset skips everything.
-  const messages: KafkaMessage[] = await Promise.all(
-    events.map(
-      async (e, i) =>
-        ({
-          offset: String(i),
-          value: await encode(e),
-          key: null,
-          timestamp: '0',
-          attributes: 0,
-          headers: {},
-        }) as KafkaMessage,
-    ),
-  );
+  const messages = await asMessages(events);
   const sameGroup = await newSink(topic, groupId);
   await sameGroup.handle({ topic, partition: 0, messages, lag: 0, highWatermark: messages.length });
   // And through a group with no stored offsets (as if the offsets were lost): messageIds drop them.
@@ -222,19 +226,7 @@ t.test(
 t.test('a registry outage is retried, never a reason to dead-letter a valid record', async (t) => {
   const topic = await privateTopic(1);
   const events = testEvents(3);
-  const messages = await Promise.all(
-    events.map(
-      async (e, i) =>
-        ({
-          offset: String(i),
-          value: await encode(e),
-          key: null,
-          timestamp: '0',
-          attributes: 0,
-          headers: {},
-        }) as KafkaMessage,
-    ),
-  );
+  const messages = await asMessages(events);
   const batch = { topic, partition: 0, messages, lag: 0, highWatermark: messages.length };
   // A registry nobody answers for: a port that was just free, so the connection is refused.
   const server = createServer();

@@ -5,7 +5,7 @@
  * exactly once, however often it is replayed.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { KafkaMessage } from '../../shared/src/kafka/client.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
@@ -28,6 +28,7 @@ import {
 import { parseDlqArgs } from '../src/dlq/args.js';
 import { runDlq } from '../src/dlq/commands.js';
 import { REPLAYED_FROM_HEADER } from '../src/dlq/replay-message.js';
+import { startSink } from '../../event-sink/test/sink-process.js';
 
 const db = createDb({
   connectionString: config.databaseUrl,
@@ -314,23 +315,6 @@ t.test('replay: original bytes, key and headers back to the original topic', asy
   t.equal(undecodable.filter((l) => l.startsWith('would replay')).length, 4, '--all takes every dead letter');
 });
 
-function startSink(topic: string, group: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('services/event-sink/src/main.ts')], {
-    cwd: repoPath(),
-    env: {
-      ...process.env,
-      EVENT_SINK_TOPIC: topic,
-      EVENT_SINK_GROUP: group,
-      EVENT_SINK_PORT: '0',
-      LOG_LEVEL: 'warn',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr!.on('data', (d) => process.stderr.write(`[sink ${child.pid}] ${d}`));
-  return child;
-}
-
 t.test('a replay is applied once, however often it is replayed', async (t) => {
   const input = await privateTopic(1);
   const [event] = testEvents(1);
@@ -352,8 +336,8 @@ t.test('a replay is applied once, however often it is replayed', async (t) => {
   t.equal(await rows(), 0, 'not in customer_events while dead-lettered');
 
   const group = randomName('dlq-sink');
-  const sink = startSink(input, group);
-  t.teardown(() => void sink.kill('SIGKILL'));
+  const sink = startSink({ EVENT_SINK_TOPIC: input, EVENT_SINK_GROUP: group });
+  t.teardown(() => void sink.child.kill('SIGKILL'));
 
   for (const round of [1, 2]) {
     const replay = await dlqProcess('replay', input, '--offsets', '0');
@@ -378,7 +362,6 @@ t.test('a replay is applied once, however often it is replayed', async (t) => {
   );
   t.equal(stored[0]!.event_type, 'product_viewed', 'the replayed event itself');
 
-  sink.kill('SIGTERM');
-  const code = await new Promise((resolve) => sink.once('exit', (c) => resolve(c)));
-  t.equal(code, 0, 'the sink stops cleanly');
+  sink.child.kill('SIGTERM');
+  t.equal((await sink.exit).code, 0, 'the sink stops cleanly');
 });
