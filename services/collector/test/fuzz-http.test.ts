@@ -22,7 +22,7 @@ import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { ensureTopics, type Producer } from '../../shared/src/kafka/client.js';
-import { dlqTopic, Topics } from '../../shared/src/topics.js';
+import { dlqTopic, Topics, dlqSpec } from '../../shared/src/topics.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { testKafka } from '../../shared/test/kafka-support.js';
 import {
@@ -697,7 +697,7 @@ let slowest = { ms: 0, label: '' };
 t.before(async () => {
   await ensureTopics(kafka, [
     { topic: eventsTopic, partitions: 2 },
-    { topic: dlqTopic(eventsTopic), partitions: 1 },
+    dlqSpec(eventsTopic),
     ...INPUTS.slice(1).map((topic) => ({ topic: prefix + topic, partitions: 1 })),
   ]);
   [c, dlq] = await Promise.all([

@@ -63,7 +63,16 @@ t.test(`nesting deeper than ${MAX_JSON_DEPTH} levels is a 400 naming where, not 
   t.match(batch.json(), { errors: [{ field: /^batch\[1\]\.context\.x(\[0\])+$/ }] });
   t.equal(h.published.length, 0, 'all or nothing: nothing of either request was sent');
 
-  const atLimit = '{"a":'.repeat(MAX_JSON_DEPTH - 2) + '1' + '}'.repeat(MAX_JSON_DEPTH - 2);
+  // The body is level 1; properties and the objects inside it are levels 2 to MAX_JSON_DEPTH.
+  const nested = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const atLimit = nested(MAX_JSON_DEPTH - 1);
+  const past = await h.app.inject({
+    method: 'POST',
+    url: '/v1/track',
+    headers,
+    payload: `{"userId":"u","event":"E","properties":${nested(MAX_JSON_DEPTH)}}`,
+  });
+  t.equal(past.statusCode, 400, 'one level more is refused');
   const ok = await h.app.inject({
     method: 'POST',
     url: '/v1/track',

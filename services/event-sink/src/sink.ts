@@ -1,17 +1,17 @@
 import type { AvroCodec } from '../../shared/src/avro/registry.js';
 import type { KafkaMessage } from '../../shared/src/kafka/client.js';
 import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
-import type { Db } from '../../shared/src/pg/gateway.js';
+import type { Db, Tx } from '../../shared/src/pg/gateway.js';
 import type { Logger } from '../../shared/src/logger.js';
 import type { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
 import type { PartitionBatch } from '../../shared/src/pipeline/partition-consumer.js';
 import { PoisonError, isRetryable } from '../../shared/src/errors.js';
-import { commitIsolatingBadRecords } from '../../shared/src/pipeline/isolate-bad-records.js';
+import { commitPartitionBatch, REFUSED_BY_DATABASE } from '../../shared/src/pipeline/commit-batch.js';
 import { sleep } from '../../shared/src/retry.js';
 import { dlq, ok, type Result } from '../../shared/src/pipeline/results.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
 import { appliedOffset } from '../../shared/src/pipeline/applied-offset.js';
-import { lockOffset, readOffsets, storeOffset } from '../../shared/src/pg/offsets.js';
+import { readOffsets } from '../../shared/src/pg/offsets.js';
 import { mapEventRow, type EventRow } from './mapping/event-row.js';
 import type { EventRecord } from './mapping/event-record.js';
 import type { TimeLimits } from './mapping/occurred-at.js';
@@ -34,8 +34,6 @@ export interface SinkDeps {
 }
 
 export const DEDUP_SCOPE = 'events';
-/** The dead-letter reason of a record PostgreSQL refused because of its data. */
-export const REFUSED_BY_DATABASE = 'refused-by-database';
 
 interface Mapped {
   message: KafkaMessage;
@@ -43,8 +41,6 @@ interface Mapped {
   row: EventRow;
   receivedAt: number;
 }
-
-type Tx = Parameters<Parameters<Db['transaction']>[1]>[0];
 
 /**
  * Applies one partition batch exactly once: poison records go to the dead-letter topic (acknowledged
@@ -77,7 +73,7 @@ export class EventSink {
     if (fresh.length === 0) return;
 
     const mapped: Mapped[] = [];
-    const poison: OutRecord[] = [];
+    const poison: { message: KafkaMessage; reason: string; errors: string[] }[] = [];
     for (const message of fresh) {
       const result = await this.mapMessage(message);
       if (result.ok) {
@@ -85,46 +81,31 @@ export class EventSink {
         for (const column of truncated) metrics.truncated.inc({ column });
         mapped.push({ message, offset: Number(message.offset), row, receivedAt });
       } else {
-        metrics.deadLettered.inc({ reason: result.reason });
-        poison.push(
-          await this.deps.deadLetters.record(topic, partition, message, result.reason, result.errors),
-        );
+        poison.push({ message, reason: result.reason, errors: result.errors });
       }
     }
-    if (poison.length > 0) await this.deps.publish(poison);
+    const deadLetter = (records: typeof poison) => this.deadLetter(topic, partition, records);
+    if (poison.length > 0) await deadLetter(poison);
 
     await this.partitions.ensure(mapped.map((m) => m.row.occurredAt));
 
+    const pause = this.deps.faultPauseBeforeCommitMs;
+    const { committed, refused } = await commitPartitionBatch(
+      db,
+      { groupId, topic, partition },
+      mapped,
+      lastOffset,
+      { offsetOf: (m) => m.offset, messageOf: (m) => m.message, write: (tx, todo) => this.write(tx, todo) },
+      { tag: 'sink.batch', deadLetter, ...(pause ? { beforeCommit: () => sleep(pause) } : {}) },
+    );
+    if (refused > 0) metrics.batchesSplit.inc();
     let written = 0;
     let copySeconds = 0;
-    const refused = await commitIsolatingBadRecords(mapped, lastOffset, {
-      offsetOf: (m) => m.offset,
-      commit: (items, through) =>
-        db.transaction('sink.batch', async (tx) => {
-          const next = await lockOffset(tx, groupId, topic, partition);
-          const copied = await this.write(
-            tx,
-            items.filter((m) => m.offset >= next),
-          );
-          if (through + 1 > next) await storeOffset(tx, groupId, topic, partition, through + 1);
-          if (this.deps.faultPauseBeforeCommitMs) await sleep(this.deps.faultPauseBeforeCommitMs);
-          written += copied.rows;
-          copySeconds += copied.seconds;
-        }),
-      deadLetter: async (m, err) => {
-        this.deps.logger.warn(
-          { partition, offset: m.offset, sqlstate: err.code },
-          'PostgreSQL refused a record because of its data; dead-lettering it, the rest of the batch commits',
-        );
-        metrics.deadLettered.inc({ reason: REFUSED_BY_DATABASE });
-        await this.deps.publish([
-          await this.deps.deadLetters.record(topic, partition, m.message, REFUSED_BY_DATABASE, [
-            `${err.code}: ${err.message}`,
-          ]),
-        ]);
-      },
-    });
-    if (refused > 0) metrics.batchesSplit.inc();
+    for (const c of committed) {
+      written += c.rows;
+      copySeconds += c.seconds;
+      metrics.duplicates.inc({ kind: 'message' }, c.duplicates);
+    }
 
     const committedAt = Date.now();
     metrics.rowsWritten.inc(written);
@@ -139,9 +120,13 @@ export class EventSink {
   }
 
   /** Dedup, customer resolution and the COPY of `todo`, inside the batch's transaction. */
-  private async write(tx: Tx, todo: Mapped[]): Promise<{ rows: number; seconds: number }> {
+  private async write(
+    tx: Tx,
+    todo: Mapped[],
+  ): Promise<{ rows: number; seconds: number; duplicates: number }> {
     const unique = await this.dropDuplicates(tx, todo);
-    if (unique.length === 0) return { rows: 0, seconds: 0 };
+    const duplicates = todo.length - unique.length;
+    if (unique.length === 0) return { rows: 0, seconds: 0, duplicates };
     const customers = await resolveCustomers(
       tx,
       unique.map(({ row }) => ({
@@ -160,7 +145,27 @@ export class EventSink {
             COPY_SQL,
             resolved.map(({ row, customerId }) => copyLine(row, customerId)),
           );
-    return { rows, seconds: Number(process.hrtime.bigint() - copyStart) / 1e9 };
+    return { rows, seconds: Number(process.hrtime.bigint() - copyStart) / 1e9, duplicates };
+  }
+
+  /** Dead letters of one partition, counted by reason once Kafka acknowledged them. */
+  private async deadLetter(
+    topic: string,
+    partition: number,
+    records: { message: KafkaMessage; reason: string; errors: string[] }[],
+  ): Promise<void> {
+    const envelopes = await Promise.all(
+      records.map((r) => this.deps.deadLetters.record(topic, partition, r.message, r.reason, r.errors)),
+    );
+    await this.deps.publish(envelopes);
+    for (const r of records) {
+      if (r.reason === REFUSED_BY_DATABASE)
+        this.deps.logger.warn(
+          { partition, offset: r.message.offset, sqlstate: r.errors[0]?.slice(0, 5) },
+          'PostgreSQL refused a record because of its data; dead-lettered it, the rest of the batch commits',
+        );
+      this.deps.metrics.deadLettered.inc({ reason: r.reason });
+    }
   }
 
   /**
@@ -212,7 +217,6 @@ export class EventSink {
     );
     const inserted = new Set(rows.map((r) => `${r.source_key}\u0000${r.message_id}`));
     const unique = candidates.filter((m) => inserted.has(`${m.row.sourceKey}\u0000${m.row.messageId}`));
-    this.deps.metrics.duplicates.inc({ kind: 'message' }, todo.length - unique.length);
     return unique;
   }
 }

@@ -6,7 +6,7 @@
 import t from 'tap';
 import pg from 'pg';
 import { createKafka, createProducer, ensureTopics } from '../../shared/src/kafka/client.js';
-import { dlqTopic } from '../../shared/src/topics.js';
+import { dlqSpec } from '../../shared/src/topics.js';
 import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
 import { startPrivatePostgres } from '../../shared/test/private-postgres.js';
 import { startPrivateBroker } from '../../shared/test/kafka-broker.js';
@@ -72,10 +72,7 @@ t.test('the Kafka broker is killed and restarted mid-stream: nothing lost, nothi
   t.teardown(() => broker.destroy());
   const kafka = createKafka({ brokers: broker.brokers, clientId: 'outage-test', logger });
   const topic = randomName('test.events');
-  await ensureTopics(kafka, [
-    { topic, partitions: 2 },
-    { topic: dlqTopic(topic), partitions: 1 },
-  ]);
+  await ensureTopics(kafka, [{ topic, partitions: 2 }, dlqSpec(topic)]);
   const send = async (values: ReturnType<typeof testEvents>) => {
     const producer = createProducer(kafka);
     await producer.connect();

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { AvroCodec, readSchemaFile } from '../../shared/src/avro/registry.js';
 import { createKafka, createProducer, ensureTopics, type Kafka } from '../../shared/src/kafka/client.js';
-import { dlqTopic, Topics, valueSubject } from '../../shared/src/topics.js';
+import { dlqSpec, Topics, valueSubject } from '../../shared/src/topics.js';
 import { config, logger, randomName } from '../../shared/test/support.js';
 import type { EventRecord } from '../src/mapping/event-record.js';
 import { eventRecord } from './fixtures.js';
@@ -19,10 +19,7 @@ export function eventSchema(): Promise<number> {
 
 export async function privateTopic(partitions = 3): Promise<string> {
   const topic = randomName('test.events');
-  await ensureTopics(kafka, [
-    { topic, partitions },
-    { topic: dlqTopic(topic), partitions: 1 },
-  ]);
+  await ensureTopics(kafka, [{ topic, partitions }, dlqSpec(topic)]);
   return topic;
 }
 

@@ -27,7 +27,7 @@ export class PoisonError extends Error {
 
 // PostgreSQL SQLSTATE classes/codes that mean "try again later", not "this data is wrong".
 const PG_RETRYABLE_CLASSES = ['08', '53', '57', '58']; // connection, resources, operator intervention, system
-const PG_RETRYABLE_CODES = new Set(['40001', '40P01', '55P03']); // serialization, deadlock, lock not available
+const PG_RETRYABLE_CODES = new Set(['40001', '40P01', '55P03', '23503']); // serialization, deadlock, lock not available, a referenced row deleted meanwhile
 const NET_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -53,7 +53,19 @@ export function isDataError(err: unknown): err is Error & { code: string } {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  if (isDatabaseState(err, code)) return false;
   return PG_DATA_CLASSES.includes(code.slice(0, 2)) || PG_DATA_CODES.has(code);
+}
+
+/**
+ * Integrity errors that speak of the database's state, not of the record: a row the write refers
+ * to was deleted meanwhile (23503, a concurrent customer delete: retried, the customer is resolved
+ * anew), or a partition the process believed in is gone (23514 "no partition of relation": an
+ * operator dropped it; not retried, the process restarts and creates it again). Dead-lettering
+ * would move good records aside for what is no fault of theirs.
+ */
+function isDatabaseState(err: Error, code: string): boolean {
+  return code === '23503' || (code === '23514' && /no partition of relation/.test(err.message));
 }
 
 export function isRetryable(err: unknown): boolean {

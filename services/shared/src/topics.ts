@@ -19,6 +19,8 @@ export const valueSubject = (topic: string): string => `${topic}-value`;
 export interface TopicSpec {
   topic: string;
   partitions: number;
+  /** Topic-level configuration overrides, applied at creation and to an existing topic. */
+  config?: Readonly<Record<string, string>>;
   /** File under schemas/ holding the value schema; undefined where no schema is registered yet. */
   schemaFile?: string;
 }
@@ -39,9 +41,26 @@ const inputs: TopicSpec[] = [
 /** The input topics, each with its `<topic>.dlq`. */
 export const inputTopics: readonly string[] = inputs.map((t) => t.topic);
 
+/**
+ * A dead letter carries its record whole (payload, key, headers) plus the reason, so it is larger
+ * than the largest record its input topic accepts (the broker's 1 MiB default). Were the envelope
+ * refused as too large, the sink could neither write the record nor set it aside, and would stop.
+ */
+export const DLQ_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'max.message.bytes': String(8 * 1024 * 1024),
+};
+
+/** The dead-letter topic of `topic` (any input topic, also a private one of a test or bench). */
+export const dlqSpec = (topic: string): TopicSpec => ({
+  topic: dlqTopic(topic),
+  partitions: 1,
+  schemaFile: 'dead-letter.avsc',
+  config: DLQ_TOPIC_CONFIG,
+});
+
 export const topicSpecs: readonly TopicSpec[] = [
   ...inputs,
-  ...inputs.map((t) => ({ topic: dlqTopic(t.topic), partitions: 1, schemaFile: 'dead-letter.avsc' })),
+  ...inputs.map((t) => dlqSpec(t.topic)),
   { topic: Topics.customerChanges, partitions: 3 },
   { topic: Topics.segmentChanges, partitions: 3 },
 ];

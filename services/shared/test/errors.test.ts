@@ -20,10 +20,21 @@ t.test('classification', async (t) => {
 
 t.test('data errors: what PostgreSQL refuses because of the values, never its own failures', async (t) => {
   const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
-  for (const code of ['22021', '22P05', '22001', '22003', '23505', '23503', '54000', '54001'])
+  for (const code of ['22021', '22P05', '22001', '22003', '23505', '23514', '54000', '54001'])
     t.equal(isDataError(pgError(code)), true, code);
   for (const code of ['08006', '57P01', '40001', '40P01', '53300', '55P03', '42P01', 'ECONNRESET'])
     t.equal(isDataError(pgError(code)), false, code);
   t.equal(isDataError(new TypeError('bug')), false);
+  t.equal(
+    isDataError(pgError('23503')),
+    false,
+    'a referenced row deleted meanwhile: the state, not the data',
+  );
+  t.equal(isRetryable(pgError('23503')), true, '... so the batch is retried');
+  const noPartition = Object.assign(new Error('no partition of relation "customer_events" found for row'), {
+    code: '23514',
+  });
+  t.equal(isDataError(noPartition), false, "a dropped partition is not the record's fault");
+  t.equal(isRetryable(noPartition), false, '... the process restarts and creates it again');
   t.equal(isDataError({ code: '22021' }), false, 'only errors');
 });

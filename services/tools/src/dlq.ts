@@ -12,6 +12,7 @@ import { inputTopics } from '../../shared/src/topics.js';
 import { runCli } from './cli.js';
 import { USAGE, parseDlqArgs } from './dlq/args.js';
 import { runDlq } from './dlq/commands.js';
+import { terminalSafe } from './dlq/format.js';
 
 // `dlq list | head`: a reader that has seen enough is not a failure.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -47,7 +48,7 @@ await runCli('dlq', async () => {
   await runDlq(command, {
     kafka,
     codec: new AvroCodec(config.schemaRegistryUrl),
-    out: (line) => process.stdout.write(`${line}\n`),
-    progress: (line) => process.stderr.write(`dlq: ${line}\n`),
+    out: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
+    progress: (line) => process.stderr.write(`dlq: ${terminalSafe(line)}\n`),
   });
 });

@@ -11,7 +11,15 @@ import {
   wireHeader,
   type DeadLetter,
 } from '../src/dlq/envelope.js';
-import { ReasonCounts, bytesText, listCells, payloadSummary, showLines, table } from '../src/dlq/format.js';
+import {
+  ReasonCounts,
+  bytesText,
+  listCells,
+  payloadSummary,
+  showLines,
+  table,
+  terminalSafe,
+} from '../src/dlq/format.js';
 import { REPLAYED_FROM_HEADER, replayMessage } from '../src/dlq/replay-message.js';
 import { matches, selects } from '../src/dlq/select.js';
 import { parseDuration, parseSince } from '../src/dlq/time.js';
@@ -331,4 +339,11 @@ t.test('the replayed record', async (t) => {
     undefined,
     'a partition the topic no longer has: the key decides',
   );
+});
+
+t.test('terminalSafe: what a client wrote cannot drive the operator terminal', async (t) => {
+  t.equal(terminalSafe('ok \u001b[2J name'), 'ok \\u{1b}[2J name');
+  t.equal(terminalSafe('a\u202eb\u2066c\u0085d'), 'a\\u{202e}b\\u{2066}c\\u{85}d');
+  t.equal(terminalSafe('plain, tab\tand é 🎉'), 'plain, tab\tand é 🎉');
+  t.equal(cut('🎉'.repeat(10), 5), '🎉🎉🎉🎉…', 'a cut never splits a character');
 });

@@ -26,6 +26,7 @@ export type { Admin, Consumer, EachBatchPayload, KafkaMessage, Message, Producer
 // kafkajs is CommonJS and builds its exports in a way Node's ESM loader cannot detect for
 // CompressionCodecs (a named import of it fails at link time), so take it from the default export.
 const CompressionCodecs = kafkajs.CompressionCodecs;
+const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
 export { CompressionTypes, CompressionCodecs };
 
 export interface KafkaOptions {
@@ -79,7 +80,24 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 })),
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: -1,
+          configEntries: configEntries(s),
+        })),
+      });
+    }
+    // Topics made before a setting was added get it too (the overrides are all ours).
+    const configured = specs.filter((s) => existing.has(s.topic) && s.config);
+    if (configured.length > 0) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: configured.map((s) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: s.topic,
+          configEntries: configEntries(s),
+        })),
       });
     }
     return missing.map((s) => s.topic);
@@ -87,6 +105,9 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     await admin.disconnect();
   }
 }
+
+const configEntries = (s: TopicSpec) =>
+  Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value }));
 
 /** One partition's offsets: the first record still kept (`low`) and the next one to be written (`high`). */
 export interface PartitionOffsets {

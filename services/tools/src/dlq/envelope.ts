@@ -2,6 +2,7 @@
  * The dead-letter envelope (schemas/dead-letter.avsc) as the tool sees it, where a dead letter sits
  * in its `<topic>.dlq`, and what can be said about its payload without printing personal data.
  */
+import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
 
 export interface DeadLetter {
   originalTopic: string;
@@ -117,5 +118,5 @@ const quoteIfSpaced = (s: string): string => {
 /** One line, at most `max` characters (an ellipsis marks the cut). */
 export function cut(text: string, max: number): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length <= max ? line : `${line.slice(0, Math.max(0, max - 1))}…`;
+  return codePointLength(line) <= max ? line : `${truncateCodePoints(line, Math.max(0, max - 1))}…`;
 }

@@ -158,3 +158,15 @@ export function replayLine(
 ): string {
   return `${dryRun ? 'would replay' : 'replayed'} ${dlqTopic}:${formatPosition(position)} -> ${to}  ${letter.reason}  ${summary}`;
 }
+
+/**
+ * A line safe to print on an operator's terminal: event names and error texts come from clients,
+ * and a raw ESC, another control character or a bidi override could rewrite what the screen shows.
+ * Each becomes a visible `\u{…}` escape; everything else is printed as it is.
+ */
+export const terminalSafe = (line: string): string =>
+  line.replace(UNPRINTABLE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+
+// C0 but tab and newline, DEL, C1, and the bidi marks, embeddings, overrides and isolates.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
