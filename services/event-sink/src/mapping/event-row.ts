@@ -62,16 +62,18 @@ export interface MappedEvent {
   truncated: string[];
 }
 
+/** A value made storable and cut to its column's VARCHAR(n), in characters; a cut is noted. */
+function fit(truncated: string[], column: string, v: string | null | undefined, n: number): string | null {
+  if (v == null || v === '') return null;
+  const s = storableString(v);
+  const out = truncateCodePoints(s, n);
+  if (out !== s) truncated.push(column);
+  return out;
+}
+
 export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEvent> {
   const truncated: string[] = [];
-  /** A context value made storable and cut to its column's VARCHAR(n), in characters. */
-  const cut = (column: string, v: string | null | undefined, n: number): string | null => {
-    if (v == null || v === '') return null;
-    const s = storableString(v);
-    const out = truncateCodePoints(s, n);
-    if (out !== s) truncated.push(column);
-    return out;
-  };
+  const cut = (column: string, v: string | null | undefined, n: number) => fit(truncated, column, v, n);
 
   const rawId = e.userId || e.anonymousId;
   if (!rawId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');

@@ -18,17 +18,15 @@ export const REPLACEMENT_CHARACTER = '\uFFFD';
  */
 export const MAX_JSON_DEPTH = 64;
 
-// Candidates only: a surrogate may still be half of a valid pair; storableString checks exactly.
-// (NUL is exactly what these look for, hence the lint exceptions.)
-// eslint-disable-next-line no-control-regex
-const CANDIDATE = /[\u0000\ud800-\udfff]/;
-// In JSON text the same characters may also arrive escaped (`\u0000`, `\ud800`).
-// eslint-disable-next-line no-control-regex
-const CANDIDATE_IN_JSON_TEXT = /[\u0000\ud800-\udfff]|\\u(?:0000|[dD][89a-fA-F])/;
+// In JSON text the same characters may also arrive escaped (`\u0000`, `\ud800`). Two tests, not
+// one alternation: a plain `includes` skips the escape pattern for most texts, several times faster.
+const ESCAPED_CANDIDATE = /\\u(?:0000|[dD][89a-fA-F])/;
 
 /** `s` with NUL and lone surrogates replaced by U+FFFD; the same string when there is none. */
 export function storableString(s: string): string {
-  if (!CANDIDATE.test(s)) return s;
+  // The common case costs nearly nothing: a NUL search, and isWellFormed, which V8 answers at once
+  // for strings of one-byte characters (they cannot hold a surrogate).
+  if (!s.includes('\u0000') && isWellFormed(s)) return s;
   let out = '';
   let start = 0;
   for (let i = 0; i < s.length; i++) {
@@ -48,8 +46,12 @@ export function storableString(s: string): string {
   return out + s.slice(start);
 }
 
+// ES2024, in Node since 20; TypeScript's lib here is ES2023.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** Whether JSON text may hold something storableJson would change (false means it certainly does not). */
-export const jsonTextNeedsNormalizing = (text: string): boolean => CANDIDATE_IN_JSON_TEXT.test(text);
+export const jsonTextNeedsNormalizing = (text: string): boolean =>
+  text.includes('\u0000') || !isWellFormed(text) || (text.includes('\\u') && ESCAPED_CANDIDATE.test(text));
 
 /**
  * A parsed JSON value with the rule applied to every string and key, in place (objects keep their
