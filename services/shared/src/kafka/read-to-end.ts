@@ -47,8 +47,21 @@ export async function readToEnd(
   let read = 0;
   if (total === 0) return { read };
 
+  // Once settled (done, stopped, failed), batches of other partitions still in flight hand nothing on.
+  let settled = false;
   let settle!: { resolve: () => void; reject: (err: Error) => void };
-  const finished = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const finished = new Promise<void>((resolve, reject) => {
+    settle = {
+      resolve: () => {
+        settled = true;
+        resolve();
+      },
+      reject: (err) => {
+        settled = true;
+        reject(err);
+      },
+    };
+  });
   finished.catch(() => {}); // awaited below; this only keeps an early rejection from being "unhandled"
   const partitionDone = (partition: number) => {
     end.delete(partition);
@@ -92,7 +105,7 @@ export async function readToEnd(
         if (high === undefined) return;
         for (const message of batch.messages) {
           const offset = Number(message.offset);
-          if (offset >= high || !isRunning()) break;
+          if (offset >= high || !isRunning() || settled) break;
           if (offset < next.get(batch.partition)!) continue; // before the start, or handed out already
           let verdict: void | 'stop';
           try {
@@ -116,8 +129,11 @@ export async function readToEnd(
     await finished;
   } finally {
     clearInterval(idle);
-    await consumer.disconnect();
-    await deleteGroup(kafka, groupId);
+    try {
+      await consumer.disconnect();
+    } finally {
+      await deleteGroup(kafka, groupId);
+    }
   }
   return { read };
 }
