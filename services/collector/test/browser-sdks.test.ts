@@ -22,6 +22,11 @@ import { repoPath } from '../../shared/src/repo-path.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { wiredCollector, type WiredCollector } from './wired.js';
 
+// Seven scenarios, each waiting for the SDK's own timers (batch flushes, retry backoff, 35 s on one
+// page to prove no telemetry leaves) and then for the rows: about 3 minutes on a quiet machine,
+// more on a busy one, past tap's 180 s per file.
+t.setTimeout(480_000);
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
