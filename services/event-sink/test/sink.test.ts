@@ -179,20 +179,23 @@ t.test('poison goes to the dead-letter topic with its bytes and reason; its neig
   t.match(byReason['future-timestamp'], { offset: 2 });
 });
 
-t.test('a record as large as the input topic takes is dead-lettered whole, not a reason to stop', async (t) => {
-  const topic = await privateTopic(1);
-  const [after] = testEvents(1);
-  // Just under the broker's default message.max.bytes (1 MiB) as a batch of its own: its
-  // envelope (the payload plus where it was and why) is larger than that.
-  const huge = Buffer.alloc(1_048_400, 0x61);
-  await produce(topic, [huge]);
-  await produce(topic, [after!]);
-  await runSink(t, topic);
-  await waitForRows([after!.messageId], 1);
-  const [letter] = await deadLetters(t, topic, 1);
-  t.match(letter, { reason: 'undecodable', offset: 0 });
-  t.same(letter!.payload, huge, 'the original bytes, whole');
-});
+t.test(
+  'a record as large as the input topic takes is dead-lettered whole, not a reason to stop',
+  async (t) => {
+    const topic = await privateTopic(1);
+    const [after] = testEvents(1);
+    // Just under the broker's default message.max.bytes (1 MiB) as a batch of its own: its
+    // envelope (the payload plus where it was and why) is larger than that.
+    const huge = Buffer.alloc(1_048_400, 0x61);
+    await produce(topic, [huge]);
+    await produce(topic, [after!]);
+    await runSink(t, topic);
+    await waitForRows([after!.messageId], 1);
+    const [letter] = await deadLetters(t, topic, 1);
+    t.match(letter, { reason: 'undecodable', offset: 0 });
+    t.same(letter!.payload, huge, 'the original bytes, whole');
+  },
+);
 
 t.test(
   'rows PostgreSQL refuses are found, dead-lettered with its message, and the rest of the batch commits once',
