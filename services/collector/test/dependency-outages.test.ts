@@ -5,7 +5,7 @@
  * When the registry comes back (a TCP forwarder starts on that port) the same request lands.
  */
 import t from 'tap';
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { createServer, connect, type Server } from 'node:net';
 import { buildApp } from '../src/app.js';
 import { loadCollectorConfig } from '../src/config.js';
 import { createCollectorMetrics } from '../src/metrics.js';
@@ -17,15 +17,8 @@ import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createSource, findSourceByKeyHash, revokeSource } from '../../shared/src/sources/store.js';
 import { config as testConfig, logger, randomName } from '../../shared/test/support.js';
+import { freePort } from '../../shared/test/kafka-broker.js';
 import { basic } from './support.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Forwards 127.0.0.1:`port` to `target`: the dependency "comes back" on the address it had. */
 async function forward(port: number, target: URL): Promise<Server> {

@@ -1,16 +1,9 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { isRetryable } from '../../shared/src/errors.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
-import {
-  createConsumer,
-  createProducer,
-  CompressionTypes,
-  type KafkaMessage,
-} from '../../shared/src/kafka/client.js';
+import { createProducer, CompressionTypes, type KafkaMessage } from '../../shared/src/kafka/client.js';
 import { registerCodecs } from '../../shared/src/kafka/codecs.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
 import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
@@ -19,6 +12,8 @@ import { dlqTopic } from '../../shared/src/topics.js';
 import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
 import { EventSink } from '../src/sink.js';
 import { createSinkMetrics } from '../src/metrics.js';
+import { watchDeadLetters, type DeadLetter } from './outcomes.js';
+import { freePort } from '../../shared/test/kafka-broker.js';
 import { codec, kafka, privateTopic, produce, testEvents, encode } from './support.js';
 
 registerCodecs();
@@ -98,22 +93,16 @@ const asMessages = (events: ReturnType<typeof testEvents>): Promise<KafkaMessage
     ),
   );
 
-/** The first `n` dead letters of `topic`, decoded. */
+/** The first `n` dead letters of `topic`, decoded (outcomes.ts reads them for every sink test). */
 async function deadLetters(
   t: { teardown(fn: () => unknown): void },
   topic: string,
   n: number,
-): Promise<Record<string, unknown>[]> {
-  const consumer = createConsumer(kafka, { groupId: randomName('dlq-reader') });
-  await consumer.connect();
-  t.teardown(() => consumer.disconnect());
-  await consumer.subscribe({ topic: dlqTopic(topic), fromBeginning: true });
-  const letters: Record<string, unknown>[] = [];
-  await consumer.run({
-    eachMessage: async ({ message }) => void letters.push(await codec.decode(message.value!)),
-  });
-  await waitFor(`${n} dead letters`, () => letters.length >= n);
-  return letters;
+): Promise<DeadLetter[]> {
+  const watch = await watchDeadLetters(kafka, codec, dlqTopic(topic));
+  t.teardown(() => watch.stop());
+  await waitFor(`${n} dead letters`, () => watch.letters.length >= n);
+  return watch.letters;
 }
 
 const waitForRows = (messageIds: string[], n: number) =>
@@ -247,10 +236,7 @@ t.test('a registry outage is retried, never a reason to dead-letter a valid reco
   const messages = await asMessages(events);
   const batch = { topic, partition: 0, messages, lag: 0, highWatermark: messages.length };
   // A registry nobody answers for: a port that was just free, so the connection is refused.
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
+  const port = await freePort();
   const deadLetters = new DeadLetters(codec, 'sink-test');
   await deadLetters.load(topic);
   const published: unknown[] = [];
