@@ -19,7 +19,8 @@ import type { EventRecord } from '../../services/event-sink/src/mapping/event-re
 import { COPY_SQL, copyLine } from '../../services/event-sink/src/copy-text.js';
 import { COPY_BINARY_SQL, copyBinary } from '../../services/event-sink/src/copy-binary.js';
 import type { EventRow } from '../../services/event-sink/src/mapping/event-row.js';
-import { EARLIEST_EVENT_MS, loadSinkConfig } from '../../services/event-sink/src/config.js';
+import { loadSinkConfig } from '../../services/event-sink/src/config.js';
+import { EARLIEST_EVENT_MS } from '../../services/shared/src/time/occurred-at.js';
 import type { BenchContext } from './context.js';
 import { customerPool, sinkEvents } from './workload.js';
 import { cpuSeconds, freePort, startSinkChild, tail, waitReady, type Child } from './procs.js';

@@ -29,6 +29,3 @@ export function loadSinkConfig(env: Env) {
   const { topicOverride, ...config } = loadConfig(sinkConfigSpec, env);
   return Object.freeze({ ...config, topic: topicOverride || config.topicPrefix + Topics.events });
 }
-
-/** Events claiming to be older than this are not history, they are broken clocks. */
-export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);

@@ -1,5 +1,6 @@
 /** The event sink process: cdp.events -> customer_events, exactly once. Wiring only. */
-import { EARLIEST_EVENT_MS, loadSinkConfig } from './config.js';
+import { loadSinkConfig } from './config.js';
+import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
 import { EventSink } from './sink.js';
 import { createSinkMetrics } from './metrics.js';
 import { configOrExit } from '../../shared/src/config.js';

@@ -14,7 +14,7 @@ import { appliedOffset } from '../../shared/src/pipeline/applied-offset.js';
 import { readOffsets } from '../../shared/src/pg/offsets.js';
 import { mapEventRow, type EventRow } from './mapping/event-row.js';
 import type { EventRecord } from './mapping/event-record.js';
-import type { TimeLimits } from './mapping/occurred-at.js';
+import type { TimeLimits } from '../../shared/src/time/occurred-at.js';
 import { COPY_SQL, copyLine } from './copy-text.js';
 import { COPY_BINARY_SQL, copyBinary } from './copy-binary.js';
 import { PartitionCache } from './partitions.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mapEventRow, utmFromUrl } from '../src/mapping/event-row.js';
 import { eventCategoryOf, eventTypeOf, snakeCase } from '../src/mapping/event-type.js';
-import { checkTime, correctedTime } from '../src/mapping/occurred-at.js';
+import { checkTime, correctedTime } from '../../shared/src/time/occurred-at.js';
 import { parseUserAgent } from '../src/mapping/user-agent.js';
 import { copyLine, copyText, COPY_COLUMNS } from '../src/copy-text.js';
 import { eventRecord } from './fixtures.js';

@@ -61,6 +61,6 @@ export const dlqSpec = (topic: string): TopicSpec => ({
 export const topicSpecs: readonly TopicSpec[] = [
   ...inputs,
   ...inputs.map((t) => dlqSpec(t.topic)),
-  { topic: Topics.customerChanges, partitions: 3 },
+  { topic: Topics.customerChanges, partitions: 3, schemaFile: 'customer-change.avsc' },
   { topic: Topics.segmentChanges, partitions: 3 },
 ];

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { dlq, ok, type Result } from '../../../shared/src/pipeline/results.js';
 import type { EventRecord } from './event-record.js';
 import { eventCategoryOf, eventTypeOf } from './event-type.js';
-import { checkTime, correctedTime, type TimeLimits } from './occurred-at.js';
+import { checkTime, correctedTime, type TimeLimits } from '../../../shared/src/time/occurred-at.js';
 import { parseUserAgent } from './user-agent.js';
 import {
   jsonTextNeedsNormalizing,

@@ -6,3 +6,8 @@ export type Result<T> = { ok: true; value: T } | { ok: false; reason: string; er
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const dlq = (reason: string, ...errors: string[]): Result<never> => ({ ok: false, reason, errors });
+
+/** A record the processor has nothing to do with (an event another processor owns): skipped, counted. */
+export type Step<T> = Result<T> | { ok: false; drop: true; reason: string };
+
+export const drop = (reason: string): Step<never> => ({ ok: false, drop: true, reason });

@@ -52,3 +52,6 @@ function safeIso(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
+
+/** Events claiming to be older than this are not history, they are broken clocks. */
+export const EARLIEST_EVENT_MS = Date.UTC(2000, 0, 1);
