@@ -6,11 +6,12 @@ import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { createProducer, CompressionTypes, type KafkaMessage } from '../../shared/src/kafka/client.js';
 import { registerCodecs } from '../../shared/src/kafka/codecs.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
-import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
-import { startPartitionConsumer } from '../../shared/src/pipeline/partition-consumer.js';
+import { Registry } from 'prom-client';
+import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
+import { harness, consume, countOf } from '../../shared/test/processor-harness.js';
 import { dlqTopic } from '../../shared/src/topics.js';
 import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
-import { EventSink } from '../src/sink.js';
+import { createEventSink } from '../src/sink.js';
 import { createSinkMetrics } from '../src/metrics.js';
 import { watchDeadLetters, type DeadLetter } from './outcomes.js';
 import { freePort } from '../../shared/test/kafka-broker.js';
@@ -18,10 +19,10 @@ import { codec, kafka, privateTopic, produce, testEvents, encode } from './suppo
 
 registerCodecs();
 const registry = createRegistry('sink-test');
-const metrics = createSinkMetrics(registry);
 const db = createDb({ connectionString: config.databaseUrl, service: 'sink-test', registry });
 const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
 const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1000, timeoutMs: 10_000 });
+const publish = (r: OutRecord[]) => publisher.publish(r);
 t.before(() => producer.connect());
 t.teardown(async () => {
   await producer.disconnect();
@@ -30,19 +31,20 @@ t.teardown(async () => {
 
 const limits = { maxFutureMs: 24 * 3600_000, earliestMs: Date.UTC(2000, 0, 1) };
 
-async function newSink(topic: string, groupId = randomName('group')) {
-  const deadLetters = new DeadLetters(codec, 'sink-test');
-  await deadLetters.load(topic);
-  return new EventSink({
+function sinkOn(topic: string, groupId = randomName('group'), sinkCodec = codec) {
+  return createEventSink({
     db,
-    codec,
-    deadLetters,
-    publish: (r) => publisher.publish(r),
-    metrics,
-    logger,
+    codec: sinkCodec,
+    metrics: createSinkMetrics(new Registry()),
     groupId,
+    topic,
     limits,
   });
+}
+
+/** The sink's definition on the runtime's applier, for calling handle() directly. */
+async function newSink(topic: string, groupId = randomName('group')) {
+  return harness(sinkOn(topic, groupId), { db, codec, publish });
 }
 
 /** Runs the sink on `topic` as the service does, until stopped. */
@@ -51,21 +53,10 @@ async function runSink(
   topic: string,
   groupId = randomName('group'),
 ) {
-  const sink = await newSink(topic, groupId);
-  const consumer = await startPartitionConsumer({
-    kafka,
-    groupId,
-    topic,
-    logger,
-    handle: (b) => sink.handle(b),
-    storedOffsets: () => sink.storedOffsets(topic),
-    onFatal: (err) => t.fail(`sink crashed: ${err.message}`),
-    maxBatchRecords: 500,
-    maxWaitMs: 50,
-    partitionsConcurrently: 2,
-  });
-  t.teardown(() => consumer.stop());
-  return sink;
+  const definition = sinkOn(topic, groupId);
+  const h = await harness(definition, { db, codec, publish });
+  await consume(t, kafka, definition, h);
+  return h;
 }
 
 const rowsFor = async (messageIds: string[]) =>
@@ -126,11 +117,18 @@ t.test('the same messageId twice lands once; replays from offset 0 land once', a
 
   // Replay the partition from offset 0 through the same group: the stored offset skips everything.
   const messages = await asMessages(events);
+  // The partition holds the seven records produced above (the five and two retries).
+  const batch = { topic, partition: 0, messages, lag: 0, highWatermark: 7 };
   const sameGroup = await newSink(topic, groupId);
-  await sameGroup.handle({ topic, partition: 0, messages, lag: 0, highWatermark: messages.length });
+  await sameGroup.applier.handle(batch);
+  const { duplicates } = sameGroup.metrics;
+  t.equal(await countOf(duplicates, { kind: 'offset' }), 5, 'the stored offset skipped all five records');
+  t.equal(await countOf(duplicates, { kind: 'message' }), 0, 'none got as far as message de-duplication');
   // And through a group with no stored offsets (as if the offsets were lost): messageIds drop them.
   const otherGroup = await newSink(topic);
-  await otherGroup.handle({ topic, partition: 0, messages, lag: 0, highWatermark: messages.length });
+  await otherGroup.applier.handle(batch);
+  t.equal(await countOf(otherGroup.metrics.duplicates, { kind: 'offset' }), 0);
+  t.equal(await countOf(otherGroup.metrics.duplicates, { kind: 'message' }), 5, 'messageIds dropped all five');
   t.equal((await rowsFor(ids)).length, 5, 'still five rows after both replays');
 });
 
@@ -237,21 +235,13 @@ t.test('a registry outage is retried, never a reason to dead-letter a valid reco
   const batch = { topic, partition: 0, messages, lag: 0, highWatermark: messages.length };
   // A registry nobody answers for: a port that was just free, so the connection is refused.
   const port = await freePort();
-  const deadLetters = new DeadLetters(codec, 'sink-test');
-  await deadLetters.load(topic);
   const published: unknown[] = [];
   const groupId = randomName('group');
-  const blind = new EventSink({
-    db,
-    codec: new AvroCodec(`http://127.0.0.1:${port}/apis/ccompat/v7`),
-    deadLetters,
-    publish: async (r) => void published.push(...r),
-    metrics,
-    logger,
-    groupId,
-    limits,
-  });
-  const failure = await blind.handle(batch).then(
+  const blind = await harness(
+    sinkOn(topic, groupId, new AvroCodec(`http://127.0.0.1:${port}/apis/ccompat/v7`)),
+    { db, codec, publish: async (r) => void published.push(...r) },
+  );
+  const failure = await blind.applier.handle(batch).then(
     () => undefined,
     (err: unknown) => err,
   );
@@ -260,7 +250,7 @@ t.test('a registry outage is retried, never a reason to dead-letter a valid reco
   const ids = events.map((e) => e.messageId);
   t.equal((await rowsFor(ids)).length, 0);
   // The registry is back: the same batch lands whole.
-  await (await newSink(topic, groupId)).handle(batch);
+  await (await newSink(topic, groupId)).applier.handle(batch);
   t.equal((await rowsFor(ids)).length, 3);
 });
 

@@ -13,7 +13,7 @@ export interface CustomerRef {
  * an anonymous id that an identify or alias linked resolves to the merged customer), then in
  * customers.customer_id; a customer seen for the first time is created with first_seen_at.
  * Ids are handled in sorted order so concurrent transactions take row locks in the same order.
- * The profile work (traits, merges) extends this by writing customer_identities.
+ * The identities processor (merges) writes customer_identities too; see the race handled below.
  */
 export async function resolveCustomers(
   db: Queryable,
@@ -38,7 +38,7 @@ export async function resolveCustomers(
   if (missing.length === 0) return resolved;
 
   const refsOf = missing.map((id) => byId.get(id)!);
-  const created = await db.query<{ id: string; customer_id: string }>(
+  const created = await db.query<{ id: string; customer_id: string; created: boolean }>(
     'customers.create',
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS t(customer_id, seen_at)
@@ -48,13 +48,17 @@ export async function resolveCustomers(
        ON CONFLICT (customer_id) DO NOTHING
        RETURNING id, customer_id
      )
-     SELECT id, customer_id FROM ins
+     SELECT id, customer_id, true AS created FROM ins
      UNION ALL
-     SELECT c.id, c.customer_id FROM customers c JOIN input i USING (customer_id)
+     SELECT c.id, c.customer_id, false FROM customers c JOIN input i USING (customer_id)
      WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.customer_id = c.customer_id)`,
     [missing, refsOf.map((r) => r.seenAt)],
   );
-  for (const row of created.rows) resolved.set(row.customer_id, row.id);
+  const createdHere = new Set<string>();
+  for (const row of created.rows) {
+    resolved.set(row.customer_id, row.id);
+    if (row.created) createdHere.add(row.customer_id);
+  }
   // A customer that a concurrent transaction created while we waited on its insert is not in
   // this statement's snapshot; a new statement sees it.
   const raced = missing.filter((id) => !resolved.has(id));
@@ -67,12 +71,33 @@ export async function resolveCustomers(
     for (const row of again.rows) resolved.set(row.customer_id, row.id);
   }
 
-  await db.query(
+  const inserted = await db.query<{ external_id: string }>(
     'customers.link-identities',
     `INSERT INTO customer_identities (external_id, customer_id, identity_type)
      SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[]) ORDER BY 1
-     ON CONFLICT (external_id) DO NOTHING`,
+     ON CONFLICT (external_id) DO NOTHING RETURNING external_id`,
     [missing, missing.map((id) => resolved.get(id)), refsOf.map((r) => r.identityType)],
   );
+  // An id that another transaction linked meanwhile (an identify or alias merging it into a known
+  // customer) resolves to what that transaction linked, and a customer we created for it here is
+  // removed again (nothing refers to it yet): otherwise its events would land on an orphan profile.
+  const ours = new Set(inserted.rows.map((r) => r.external_id));
+  const taken = missing.filter((id) => !ours.has(id));
+  if (taken.length > 0) {
+    const winners = await db.query<{ external_id: string; customer_id: string }>(
+      'customers.resolve-linked',
+      'SELECT external_id, customer_id FROM customer_identities WHERE external_id = ANY($1::text[])',
+      [taken],
+    );
+    const orphans: string[] = [];
+    for (const row of winners.rows) {
+      const mine = resolved.get(row.external_id);
+      if (mine !== row.customer_id && createdHere.has(row.external_id) && mine) orphans.push(mine);
+      resolved.set(row.external_id, row.customer_id);
+    }
+    if (orphans.length > 0) {
+      await db.query('customers.drop-orphans', 'DELETE FROM customers WHERE id = ANY($1::uuid[])', [orphans]);
+    }
+  }
   return resolved;
 }

@@ -16,12 +16,12 @@ export interface PartitionBatch {
 export interface PartitionConsumerOptions {
   kafka: Kafka;
   groupId: string;
-  topic: string;
+  topics: readonly string[];
   logger: Logger;
   /** Applies one batch, committing its offsets in PostgreSQL together with its rows. */
   handle: (batch: PartitionBatch) => Promise<void>;
-  /** Where each assigned partition resumes: the offsets stored with the rows. */
-  storedOffsets: () => Promise<Map<number, number>>;
+  /** Where each assigned partition of `topic` resumes: the offsets stored with the rows. */
+  storedOffsets: (topic: string) => Promise<Map<number, number>>;
   /** Called when the loop hits a bug (non-retryable error): the process must stop. */
   onFatal: (err: Error) => void;
   onRetry?: (err: unknown, attempt: number) => void;
@@ -53,26 +53,32 @@ export async function startPartitionConsumer(
   let stopping = false;
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const partitions = payload.memberAssignment[opts.topic] ?? [];
-    void opts.storedOffsets().then(
-      (stored) => {
-        for (const partition of partitions) {
-          const offset = stored.get(partition);
-          if (offset !== undefined) consumer.seek({ topic: opts.topic, partition, offset: String(offset) });
-        }
-        opts.logger.info({ partitions, resumeFrom: Object.fromEntries(stored) }, 'partitions assigned');
-      },
-      // Not fatal: the in-transaction offset check still drops anything already applied.
-      (err: Error) =>
-        opts.logger.warn({ err: { message: err.message } }, 'could not read stored offsets on assignment'),
-    );
+    for (const topic of opts.topics) {
+      const partitions = payload.memberAssignment[topic] ?? [];
+      if (partitions.length === 0) continue;
+      void opts.storedOffsets(topic).then(
+        (stored) => {
+          for (const partition of partitions) {
+            const offset = stored.get(partition);
+            if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
+          }
+          opts.logger.info({ topic, partitions, resumeFrom: Object.fromEntries(stored) }, 'partitions assigned');
+        },
+        // Not fatal: the in-transaction offset check still drops anything already applied.
+        (err: Error) =>
+          opts.logger.warn(
+            { topic, err: { message: err.message } },
+            'could not read stored offsets on assignment',
+          ),
+      );
+    }
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) opts.onFatal(payload.error);
   });
 
   await consumer.connect();
-  await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+  await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
   await consumer.run({
     autoCommit: true,
     eachBatchAutoResolve: false,
@@ -101,7 +107,12 @@ export async function startPartitionConsumer(
             }
             opts.onRetry?.(err, attempt);
             opts.logger.warn(
-              { partition: batch.partition, attempt, err: { message: (err as Error).message } },
+              {
+                topic: batch.topic,
+                partition: batch.partition,
+                attempt,
+                err: { message: (err as Error).message },
+              },
               'batch failed for a retryable reason; retrying the same batch',
             );
             await sleep(backoffMs(attempt, 10_000, 200));
