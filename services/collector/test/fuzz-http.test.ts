@@ -21,7 +21,8 @@ import { gzipSync } from 'node:zlib';
 import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
-import { ensureTopics, type Producer } from '../../shared/src/kafka/client.js';
+import { ensureTopics } from '../../shared/src/kafka/client.js';
+import type { CollectorProducer } from '../src/producer.js';
 import { dlqTopic, Topics, dlqSpec } from '../../shared/src/topics.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { testKafka } from '../../shared/test/kafka-support.js';
@@ -46,7 +47,7 @@ import {
   str,
   type JNode,
 } from '../../shared/test/hostile.js';
-import { startSink, type SinkProcess } from '../../event-sink/test/sink-process.js';
+import { startSink, type ProcessorProcess } from '../../shared/test/processor-process.js';
 import { storedEvents, watchDeadLetters, type DeadLetterWatch } from '../../event-sink/test/outcomes.js';
 import { byGroup, judge, type ExpectedEvent } from '../../event-sink/test/expected-event.js';
 import { loadSinkConfig } from '../../event-sink/src/config.js';
@@ -682,7 +683,7 @@ const eventsTopic = prefix + Topics.events;
 const sinkTopic = loadSinkConfig({ ...process.env, EVENT_SINK_TOPIC: '', TOPIC_PREFIX: prefix }).topic;
 const INPUTS = [Topics.events, Topics.identities, Topics.orders, Topics.campaignEvents];
 let c: WiredCollector;
-let sink: SinkProcess;
+let sink: ProcessorProcess;
 let dlq: DeadLetterWatch;
 /** Topics the collector produced to without the prefix (the records were redirected there). */
 const unprefixed = new Set<string>();
@@ -730,23 +731,17 @@ t.teardown(async () => {
  * development sink consumes cdp.events and would halt on them). A record for a topic without the
  * prefix goes to the prefixed topic instead, and the test fails below.
  */
-function guardTopics(producer: Producer): void {
+function guardTopics(producer: CollectorProducer): void {
   const sendBatch = producer.sendBatch.bind(producer);
   producer.sendBatch = (batch) =>
     sendBatch({
       ...batch,
-      topicMessages: batch.topicMessages?.map((tm) => {
+      topicMessages: batch.topicMessages.map((tm) => {
         if (tm.topic.startsWith(prefix)) return tm;
         unprefixed.add(tm.topic);
         return { ...tm, topic: prefix + tm.topic };
       }),
     });
-  const send = producer.send.bind(producer);
-  producer.send = (record) => {
-    if (record.topic.startsWith(prefix)) return send(record);
-    unprefixed.add(record.topic);
-    return send({ ...record, topic: prefix + record.topic });
-  };
 }
 
 interface Sent {

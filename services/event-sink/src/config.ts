@@ -3,7 +3,12 @@ import { processorConfigSpec } from '../../shared/src/pipeline/processor-config.
 import { Topics } from '../../shared/src/topics.js';
 
 export const sinkConfigSpec = {
-  ...processorConfigSpec({ envPrefix: 'EVENT_SINK', port: 9101, group: 'cdp-event-sink', maxBatchRecords: 5_000 }),
+  ...processorConfigSpec({
+    envPrefix: 'EVENT_SINK',
+    port: 9101,
+    group: 'cdp-event-sink',
+    maxBatchRecords: 5_000,
+  }),
   /** The input topic, when not `<TOPIC_PREFIX>cdp.events`: replays, benchmarks and tests. */
   topicOverride: field.string('EVENT_SINK_TOPIC', ''),
   /**

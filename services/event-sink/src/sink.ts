@@ -93,7 +93,11 @@ export function createEventSink(deps: SinkDeps): ProcessorDefinition<SinkValue, 
 async function copyRows(tx: Tx, rows: EventRow[], format: 'text' | 'binary'): Promise<Copied> {
   const customers = await resolveCustomers(
     tx,
-    rows.map((row) => ({ externalId: row.externalId, identityType: row.identityType, seenAt: row.occurredAt })),
+    rows.map((row) => ({
+      externalId: row.externalId,
+      identityType: row.identityType,
+      seenAt: row.occurredAt,
+    })),
   );
   const started = process.hrtime.bigint();
   const resolved = rows.map((row) => ({ row, customerId: customers.get(row.externalId)! }));

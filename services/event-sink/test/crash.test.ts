@@ -8,7 +8,7 @@ import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { privateTopic, produce, testEvents } from './support.js';
-import { startSink } from './sink-process.js';
+import { startSink } from '../../shared/test/processor-process.js';
 
 const db = createDb({
   connectionString: config.databaseUrl,
@@ -87,4 +87,52 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
     [group, topic],
   );
   t.equal(Number(rows[0]!.next_offset), N, 'the stored offset is past every record');
+});
+
+t.test('SIGTERM while a batch transaction is open: that batch commits, the process exits 0', async (t) => {
+  const N = 500;
+  const topic = await privateTopic(1);
+  const group = randomName('term-group');
+  const events = testEvents(N);
+  const ids = events.map((e) => e.messageId);
+  await produce(topic, events);
+
+  const first = sinkOn(topic, group, { FAULT_PAUSE_BEFORE_COMMIT_MS: '1500' });
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  let before = 0;
+  await waitFor(
+    'a sink transaction open after its COPY',
+    async () => {
+      const { rows } = await db.query<{ n: number }>(
+        'test.open-tx',
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE application_name = 'event-sink' AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+      );
+      if (rows[0]!.n === 0) return false;
+      before = (await countRows(ids)).n;
+      return true;
+    },
+    60_000,
+    20,
+  );
+  first.child.kill('SIGTERM');
+  const stop = await first.exit;
+  t.equal(stop.code, 0, 'a clean exit, not the shutdown timeout');
+  const after = await countRows(ids);
+  t.ok(after.n > before, `the open batch committed on the way out (${before} -> ${after.n} rows)`);
+  t.equal(after.n % 100, 0, 'whole batches only');
+  const offset = await db.query<{ next_offset: number }>(
+    'test.offset',
+    'SELECT next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
+    [group, topic],
+  );
+  t.equal(Number(offset.rows[0]!.next_offset), after.n, 'the stored offset is where the rows end');
+
+  const second = sinkOn(topic, group);
+  t.teardown(() => void second.child.kill('SIGKILL'));
+  await waitFor('all rows', async () => (await countRows(ids)).n >= N || undefined, 60_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const final = await countRows(ids);
+  t.same(final, { n: N, d: N }, 'the restart applied the rest, nothing twice');
+  await second.stop();
 });

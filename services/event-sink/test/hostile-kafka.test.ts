@@ -39,7 +39,7 @@ import {
 import type { EventRecord } from '../src/mapping/event-record.js';
 import { eventRecord } from './fixtures.js';
 import { codec, encode, eventSchema, kafka, privateTopic } from './support.js';
-import { startSink } from './sink-process.js';
+import { startSink } from '../../shared/test/processor-process.js';
 import { storedEvents, watchDeadLetters, type DeadLetter } from './outcomes.js';
 import { byGroup, judge, type ExpectedEvent } from './expected-event.js';
 

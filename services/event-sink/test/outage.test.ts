@@ -11,7 +11,7 @@ import { config, logger, randomName, waitFor } from '../../shared/test/support.j
 import { startPrivatePostgres } from '../../shared/test/private-postgres.js';
 import { startPrivateBroker } from '../../shared/test/kafka-broker.js';
 import { encode, privateTopic, produce, testEvents } from './support.js';
-import { startSink } from './sink-process.js';
+import { startSink } from '../../shared/test/processor-process.js';
 
 async function count(url: string, ids: string[]): Promise<{ n: number; d: number }> {
   const c = new pg.Client({ connectionString: url });

@@ -128,7 +128,11 @@ t.test('the same messageId twice lands once; replays from offset 0 land once', a
   const otherGroup = await newSink(topic);
   await otherGroup.applier.handle(batch);
   t.equal(await countOf(otherGroup.metrics.duplicates, { kind: 'offset' }), 0);
-  t.equal(await countOf(otherGroup.metrics.duplicates, { kind: 'message' }), 5, 'messageIds dropped all five');
+  t.equal(
+    await countOf(otherGroup.metrics.duplicates, { kind: 'message' }),
+    5,
+    'messageIds dropped all five',
+  );
   t.equal((await rowsFor(ids)).length, 5, 'still five rows after both replays');
 });
 

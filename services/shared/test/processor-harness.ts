@@ -20,13 +20,27 @@ export interface Harness<T, C> {
 
 export async function harness<T, C>(
   definition: ProcessorDefinition<T, C>,
-  opts: { db: Db; codec: AvroCodec; publish: (records: OutRecord[]) => Promise<void>; service?: string },
+  opts: {
+    db: Db;
+    codec: AvroCodec;
+    publish: (records: OutRecord[]) => Promise<void>;
+    service?: string;
+    faultPauseBeforeCommitMs?: number;
+  },
 ): Promise<Harness<T, C>> {
   const registry = new Registry();
   const metrics = createProcessorMetrics(registry);
   const deadLetters = new DeadLetters(opts.codec, opts.service ?? 'sink-test');
   for (const topic of definition.topics) await deadLetters.load(topic);
-  const applier = new BatchApplier({ db: opts.db, definition, deadLetters, publish: opts.publish, metrics, logger });
+  const applier = new BatchApplier({
+    db: opts.db,
+    definition,
+    deadLetters,
+    publish: opts.publish,
+    metrics,
+    logger,
+    ...(opts.faultPauseBeforeCommitMs ? { faultPauseBeforeCommitMs: opts.faultPauseBeforeCommitMs } : {}),
+  });
   return { applier, metrics, registry };
 }
 
@@ -69,7 +83,10 @@ export function batchOf(topic: string, values: Buffer[], from = 0, partition = 0
 }
 
 /** A counter's value for one label set (0 when never incremented). */
-export async function countOf(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
+export async function countOf(
+  counter: Counter<string>,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const { values } = await counter.get();
   const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return match?.value ?? 0;

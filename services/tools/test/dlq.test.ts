@@ -28,7 +28,7 @@ import {
 import { parseDlqArgs } from '../src/dlq/args.js';
 import { runDlq } from '../src/dlq/commands.js';
 import { REPLAYED_FROM_HEADER } from '../src/dlq/replay-message.js';
-import { startSink } from '../../event-sink/test/sink-process.js';
+import { startSink } from '../../shared/test/processor-process.js';
 
 const db = createDb({
   connectionString: config.databaseUrl,

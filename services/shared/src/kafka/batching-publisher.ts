@@ -8,10 +8,27 @@ export interface OutRecord {
   headers?: Record<string, string>;
 }
 
+/** One produce request: records grouped by topic, acks=all. */
+export interface ProduceBatch {
+  acks: -1;
+  topicMessages: {
+    topic: string;
+    messages: { key: string | null; value: Buffer; headers?: Record<string, string> }[];
+  }[];
+}
+
+/**
+ * What the publisher sends through: a kafkajs Producer is one, and so is the producer of
+ * fast-producer.ts. The promise settles when Kafka acknowledged every record (or failed).
+ */
+export interface BatchSender {
+  sendBatch(batch: ProduceBatch): Promise<unknown>;
+}
+
 export interface PublisherOptions {
   /** How long a flush waits for more records from concurrent callers. */
   lingerMs: number;
-  /** Flush at once when this many records are waiting. */
+  /** Flush at once when this many records are waiting; no produce request carries more (unless one caller's records alone do). */
   maxBatchRecords: number;
   /** A caller gets a RetryableError when its records are not acknowledged within this time. */
   timeoutMs: number;
@@ -21,6 +38,13 @@ export interface PublisherOptions {
    * they time out, and memory stays bounded.
    */
   maxPendingRecords?: number;
+  /**
+   * Produce requests in flight at once, at most (default: no limit, each flush is handed to the
+   * producer at once and queues there). With 1, records that arrive while a request is in flight
+   * wait here and go together in the next one: fewer, larger requests, and a producer that must
+   * not send concurrently (fast-producer.ts) is never asked to.
+   */
+  maxInFlight?: number;
   /** Observes each flush: records sent and seconds taken. */
   onFlush?: (records: number, seconds: number, ok: boolean) => void;
 }
@@ -29,6 +53,8 @@ interface Pending {
   records: OutRecord[];
   resolve: () => void;
   reject: (err: Error) => void;
+  /** Answered already (timed out): its records are not sent any more if they have not been. */
+  done: boolean;
 }
 
 /**
@@ -44,7 +70,7 @@ export class BatchingPublisher {
   private pending = 0;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: BatchSender | Producer,
     private readonly opts: PublisherOptions,
   ) {}
 
@@ -62,33 +88,58 @@ export class BatchingPublisher {
       );
     }
     this.pending += records.length;
+    let entry!: Pending;
     const acked = new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      entry = { records, resolve, reject, done: false };
     });
+    this.queue.push(entry);
     this.queued += records.length;
     if (this.queued >= this.opts.maxBatchRecords) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
-    return withTimeout(acked, this.opts.timeoutMs);
+    return this.withTimeout(entry, acked);
   }
 
   /** Sends what is queued now; resolves when every flush so far has settled. */
   async drain(): Promise<void> {
-    this.flush();
-    await Promise.allSettled([...this.inflight]);
+    for (;;) {
+      this.flush();
+      if (this.inflight.size === 0) return;
+      await Promise.allSettled([...this.inflight]);
+    }
   }
 
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    this.queued = 0;
+    // Callers answered already (timed out while waiting here) are not sent: they heard 503.
+    if (this.queue.some((p) => p.done)) {
+      for (const p of this.queue) {
+        if (!p.done) continue;
+        this.queued -= p.records.length;
+        this.pending -= p.records.length;
+      }
+      this.queue = this.queue.filter((p) => !p.done);
+    }
+    const maxInFlight = this.opts.maxInFlight ?? Number.POSITIVE_INFINITY;
+    // What does not fit waits for the request in flight to settle (see the finally below).
+    while (this.queue.length > 0 && this.inflight.size < maxInFlight) this.send();
+  }
 
-    const byTopic = new Map<
-      string,
-      { key: string | null; value: Buffer; headers?: Record<string, string> }[]
-    >();
+  /** Sends the callers at the head of the queue, whole, up to maxBatchRecords (at least one caller). */
+  private send(): void {
+    let count = 0;
+    let take = 0;
+    while (take < this.queue.length) {
+      const n = this.queue[take]!.records.length;
+      if (take > 0 && count + n > this.opts.maxBatchRecords) break;
+      count += n;
+      take++;
+    }
+    const batch = this.queue.slice(0, take);
+    this.queue = this.queue.slice(take);
+    this.queued -= count;
+
+    const byTopic = new Map<string, ProduceBatch['topicMessages'][number]['messages']>();
     for (const p of batch) {
       for (const r of p.records) {
         let list = byTopic.get(r.topic);
@@ -97,11 +148,10 @@ export class BatchingPublisher {
       }
     }
     const started = process.hrtime.bigint();
-    const count = batch.reduce((n, p) => n + p.records.length, 0);
     const settled = () => {
       this.pending -= count;
     };
-    const send = this.producer
+    const send = (this.producer as BatchSender)
       .sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
       .then(
         () => {
@@ -117,18 +167,29 @@ export class BatchingPublisher {
         },
       );
     this.inflight.add(send);
-    void send.finally(() => this.inflight.delete(send));
+    void send.finally(() => {
+      this.inflight.delete(send);
+      // Records that queued up behind a full maxInFlight go now, together.
+      if (this.queue.length > 0 && this.opts.maxInFlight !== undefined) this.flush();
+    });
+  }
+
+  private withTimeout(entry: Pending, acked: Promise<void>): Promise<void> {
+    const ms = this.opts.timeoutMs;
+    let timer: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        entry.done = true;
+        reject(new RetryableError(`kafka did not acknowledge within ${ms} ms`));
+      }, ms);
+    });
+    return Promise.race([acked, timeout]).finally(() => {
+      clearTimeout(timer);
+      entry.done = true;
+    });
   }
 }
 
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RetryableError(`kafka did not acknowledge within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

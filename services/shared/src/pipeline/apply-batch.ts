@@ -86,7 +86,7 @@ export class BatchApplier<T, C> {
     if (decoded.length > 0 && def.prepare) await def.prepare(decoded.map((d) => d.value));
 
     const pause = this.deps.faultPauseBeforeCommitMs;
-    const { committed, refused } = await commitPartitionBatch(
+    const { committed, refused, fenced } = await commitPartitionBatch(
       db,
       { groupId: def.groupId, topic, partition },
       decoded,
@@ -96,6 +96,8 @@ export class BatchApplier<T, C> {
     );
 
     if (refused > 0) metrics.batchesSplit.inc();
+    // Applied by another instance between our pre-read and our lock (a rebalance's zombie).
+    metrics.duplicates.inc({ kind: 'offset' }, fenced);
     const results: C[] = [];
     let outboxed = 0;
     for (const c of committed) {
@@ -136,7 +138,8 @@ export class BatchApplier<T, C> {
    * outage) dead-letters the record instead of stopping the process.
    */
   private async decode(message: KafkaMessage, topic: string): Promise<Step<T>> {
-    if (!message.value) return { ok: false, reason: 'undecodable', errors: ['record has no value (tombstone)'] };
+    if (!message.value)
+      return { ok: false, reason: 'undecodable', errors: ['record has no value (tombstone)'] };
     try {
       return await this.deps.definition.decode(message, topic);
     } catch (err) {

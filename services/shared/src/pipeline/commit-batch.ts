@@ -35,8 +35,9 @@ export const REFUSED_BY_DATABASE = 'refused-by-database';
  * below the stored offset are skipped, the rest written, and the offset stored past `throughOffset`.
  * Should PostgreSQL refuse the write because of some record's data, the batch is split until that
  * record is found (isolate-bad-records.ts); it is dead-lettered with PostgreSQL's message and the
- * rest commits. Returns the writer's results of the transactions that committed, and how many
- * records were refused: counts taken from them never include work that was rolled back.
+ * rest commits. Returns the writer's results of the transactions that committed, how many records
+ * were refused, and how many the offset lock found already applied by another instance (`fenced`):
+ * counts taken from them never include work that was rolled back.
  */
 export async function commitPartitionBatch<T, S>(
   db: Db,
@@ -45,9 +46,10 @@ export async function commitPartitionBatch<T, S>(
   throughOffset: number,
   writer: BatchWriter<T, S>,
   opts: CommitOptions,
-): Promise<{ committed: S[]; refused: number }> {
+): Promise<{ committed: S[]; refused: number; fenced: number }> {
   const { groupId, topic, partition } = ref;
   const committed: S[] = [];
+  let fenced = 0;
   const refused = await commitIsolatingBadRecords(items, throughOffset, {
     offsetOf: (item) => writer.offsetOf(item),
     commit: async (part, through) => {
@@ -57,9 +59,10 @@ export async function commitPartitionBatch<T, S>(
         const written = await writer.write(tx, todo);
         if (through + 1 > next) await storeOffset(tx, groupId, topic, partition, through + 1);
         if (opts.beforeCommit) await opts.beforeCommit();
-        return written;
+        return { written, skipped: part.length - todo.length };
       });
-      committed.push(result);
+      committed.push(result.written);
+      fenced += result.skipped;
     },
     deadLetter: (item, err) =>
       opts.deadLetter([
@@ -70,5 +73,5 @@ export async function commitPartitionBatch<T, S>(
         },
       ]),
   });
-  return { committed, refused };
+  return { committed, refused, fenced };
 }

@@ -19,9 +19,11 @@ export async function pruneDedupOnce(
   let slices = 0;
   for (;;) {
     const n = await db.transaction('dedup.prune', async (tx) => {
-      const { rows } = await tx.query<{ ok: boolean }>('dedup.prune-lock', 'SELECT pg_try_advisory_xact_lock($1) AS ok', [
-        PRUNE_LOCK,
-      ]);
+      const { rows } = await tx.query<{ ok: boolean }>(
+        'dedup.prune-lock',
+        'SELECT pg_try_advisory_xact_lock($1) AS ok',
+        [PRUNE_LOCK],
+      );
       if (!rows[0]!.ok) return undefined;
       const { rowCount } = await tx.query(
         'dedup.prune-slice',

@@ -50,4 +50,7 @@ export async function dropDuplicates<T>(
 // which is as unique and always the same for the same id.
 const fit = (s: string, max: number): string =>
   s.length <= max ? s : `sha256:${createHash('sha256').update(s).digest('hex')}`;
-const fitted = (k: DedupKey): DedupKey => ({ sourceKey: fit(k.sourceKey, 100), messageId: fit(k.messageId, 255) });
+const fitted = (k: DedupKey): DedupKey => ({
+  sourceKey: fit(k.sourceKey, 100),
+  messageId: fit(k.messageId, 255),
+});

@@ -53,7 +53,10 @@ export class OutboxRelay {
     if (!this.loop) return;
     await this.loop;
     await this.drain().catch((err: Error) =>
-      this.opts.logger.warn({ err: { message: err.message } }, 'last outbox pass failed; the next start relays it'),
+      this.opts.logger.warn(
+        { err: { message: err.message } },
+        'last outbox pass failed; the next start relays it',
+      ),
     );
   }
 
@@ -69,7 +72,7 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped; ) {
+    for (let attempt = 0; !this.stopped;) {
       this.woken = false;
       try {
         await this.drain();

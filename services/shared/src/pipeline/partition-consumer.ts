@@ -62,7 +62,10 @@ export async function startPartitionConsumer(
             const offset = stored.get(partition);
             if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
           }
-          opts.logger.info({ topic, partitions, resumeFrom: Object.fromEntries(stored) }, 'partitions assigned');
+          opts.logger.info(
+            { topic, partitions, resumeFrom: Object.fromEntries(stored) },
+            'partitions assigned',
+          );
         },
         // Not fatal: the in-transaction offset check still drops anything already applied.
         (err: Error) =>

@@ -25,8 +25,11 @@ export function processorConfigSpec(d: ProcessorConfigDefaults) {
     dedupRetentionDays: field.int('DEDUP_RETENTION_DAYS', 7, { min: 1, max: 3650 }),
     /** Failure testing only: hold each batch transaction open this long after the write, before COMMIT. */
     faultPauseBeforeCommitMs: field.int('FAULT_PAUSE_BEFORE_COMMIT_MS', 0, { min: 0, max: 60_000 }),
-    /** Failure testing only: 1 = exit(137) right after a COMMIT that wrote outbox rows, before relaying them. */
-    faultExitBeforeRelay: field.int('FAULT_EXIT_BEFORE_RELAY', 0, { min: 0, max: 1 }),
+    /**
+     * Failure testing only, a SIGKILL of the process itself: 1 = right after a COMMIT that wrote
+     * outbox rows, before any relay; 2 = after Kafka acknowledged a relay pass, before its rows are deleted.
+     */
+    faultKillAroundRelay: field.int('FAULT_KILL_AROUND_RELAY', 0, { min: 0, max: 2 }),
   };
 }
 

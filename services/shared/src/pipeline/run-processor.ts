@@ -68,7 +68,11 @@ export async function runProcessor<T, C>(
   // change id, which consumers de-duplicate on.
   const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
   lifecycle.onStop('kafka-producer', () => producer.disconnect());
-  const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1_000, timeoutMs: 30_000 });
+  const publisher = new BatchingPublisher(producer, {
+    lingerMs: 0,
+    maxBatchRecords: 1_000,
+    timeoutMs: 30_000,
+  });
   const publish = publisher.publish.bind(publisher);
 
   const codec = new AvroCodec(config.schemaRegistryUrl);
@@ -86,16 +90,18 @@ export async function runProcessor<T, C>(
     await retryForever('dead-letter schema', () => deadLetters.load(topic), logger, stopped);
   }
 
+  // FAULT_KILL_AROUND_RELAY (tests only): die like kill -9 right after a commit that wrote outbox
+  // rows (1), or between the relay's produce and its delete (2); the next start must publish them.
+  const killSelf = () => process.kill(process.pid, 'SIGKILL');
+  const dieBeforeRelay = config.faultKillAroundRelay === 1;
   const relay = new OutboxRelay({
     db,
     publish,
     logger,
     onRelayed: (n) => metrics.outboxRelayed.inc(n),
     onPending: (n) => metrics.outboxPending.set(n),
+    ...(config.faultKillAroundRelay === 2 ? { afterPublish: killSelf } : {}),
   });
-  // FAULT_EXIT_BEFORE_RELAY=1 (tests only): die like kill -9 right after a commit that wrote
-  // outbox rows, before any relay; the next start must still publish them.
-  const dieBeforeRelay = config.faultExitBeforeRelay === 1;
   if (!dieBeforeRelay) relay.start();
   lifecycle.onStop('outbox-relay', () => relay.stop());
 
@@ -109,7 +115,7 @@ export async function runProcessor<T, C>(
     publish,
     metrics,
     logger,
-    onOutboxWritten: dieBeforeRelay ? () => process.kill(process.pid, 'SIGKILL') : () => relay.wake(),
+    onOutboxWritten: dieBeforeRelay ? killSelf : () => relay.wake(),
     faultPauseBeforeCommitMs: config.faultPauseBeforeCommitMs,
   });
   const consumer = await retryForever(

@@ -1,17 +1,17 @@
 /**
- * The event sink as a process of its own (`node --import tsx services/event-sink/src/main.ts`),
- * for tests that must prove it keeps running: its exit is recorded the moment it happens, and the
+ * A processor as a process of its own (`node --import tsx services/<name>/src/main.ts`), for tests
+ * that must prove it keeps running, or kill it: its exit is recorded the moment it happens, and the
  * last lines it wrote are kept to say why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoPath } from '../../shared/src/repo-path.js';
+import { repoPath } from '../src/repo-path.js';
 
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
-export interface SinkProcess {
+export interface ProcessorProcess {
   child: ChildProcess;
   /** How it ended, once it has: undefined while it runs. */
   exited(): Exit | undefined;
@@ -25,18 +25,21 @@ export interface SinkProcess {
 }
 
 /**
- * Starts the sink with `env` over the test's environment. EVENT_SINK_TOPIC and TOPIC_PREFIX are
- * taken only from `env`, so a value in the caller's environment cannot point it at shared topics.
+ * Starts `entry` (a path from the repository root) with `env` over the test's environment. The
+ * variables in `isolate` and TOPIC_PREFIX are taken only from `env`, so a value in the caller's
+ * environment cannot point the process at shared topics.
  */
-export function startSink(env: Record<string, string>): SinkProcess {
+export function startProcessor(
+  entry: string,
+  env: Record<string, string>,
+  isolate: readonly string[] = [],
+): ProcessorProcess {
   const base: Record<string, string | undefined> = { ...process.env };
-  delete base.EVENT_SINK_TOPIC;
-  delete base.TOPIC_PREFIX;
-  const child = spawn(process.execPath, ['--import', 'tsx', repoPath('services/event-sink/src/main.ts')], {
+  for (const name of ['TOPIC_PREFIX', ...isolate]) delete base[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', repoPath(entry)], {
     cwd: repoPath(),
     env: {
       ...base,
-      EVENT_SINK_PORT: '0',
       LOG_LEVEL: 'warn',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       ...env,
@@ -72,3 +75,7 @@ export function startSink(env: Record<string, string>): SinkProcess {
     },
   };
 }
+
+/** The event sink on `env` (EVENT_SINK_TOPIC only from it), its ops port chosen by the OS. */
+export const startSink = (env: Record<string, string>): ProcessorProcess =>
+  startProcessor('services/event-sink/src/main.ts', { EVENT_SINK_PORT: '0', ...env }, ['EVENT_SINK_TOPIC']);

@@ -1,0 +1,119 @@
+/**
+ * Derived records through the outbox, as processes: kill -9 between the COMMIT and the relay, and
+ * between the relay's produce and its delete. Each change is published, once per change id.
+ */
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { Registry } from 'prom-client';
+import { createKafka, createProducer, ensureTopics } from '../src/kafka/client.js';
+import { readToEnd } from '../src/kafka/read-to-end.js';
+import { createDb } from '../src/pg/gateway.js';
+import { CHANGE_ID_HEADER } from '../src/pipeline/outbox.js';
+import { dlqSpec } from '../src/topics.js';
+import { config, logger, randomName, waitFor } from './support.js';
+import { startProcessor } from './processor-process.js';
+
+const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'outbox-test', logger });
+const db = createDb({
+  connectionString: config.databaseUrl,
+  service: 'outbox-test',
+  registry: new Registry(),
+});
+t.teardown(() => db.end());
+
+const echo = (topic: string, group: string, env: Record<string, string> = {}) =>
+  startProcessor('services/shared/test/fixtures/echo-processor.ts', {
+    ECHO_TOPIC: topic,
+    ECHO_GROUP: group,
+    ECHO_PORT: '0',
+    ECHO_MAX_BATCH: '10',
+    ...env,
+  });
+
+async function topicWith(ids: string[]): Promise<string> {
+  const topic = randomName('test.echo');
+  await ensureTopics(kafka, [
+    { topic, partitions: 1 },
+    { topic: `${topic}.out`, partitions: 1 },
+    dlqSpec(topic),
+  ]);
+  const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: ids.map((id) => ({ key: id, value: Buffer.from(`v-${id}`) })),
+  });
+  await producer.disconnect();
+  return topic;
+}
+
+/** Change ids on `<topic>.out`, in order, one entry per record on the wire ('wrong value' if its value is not its input's). */
+async function published(topic: string): Promise<string[]> {
+  const ids: string[] = [];
+  await readToEnd(kafka, `${topic}.out`, (_p, m) => {
+    const id = String(m.headers?.[CHANGE_ID_HEADER]);
+    ids.push(m.value?.toString() === `v-${id}` ? id : 'wrong value');
+  });
+  return ids;
+}
+
+const outboxRows = async (ids: string[]) =>
+  (
+    await db.query<{ n: number }>(
+      'test.outbox',
+      'SELECT count(*)::int AS n FROM outbox WHERE change_id = ANY($1::uuid[])',
+      [ids],
+    )
+  ).rows[0]!.n;
+
+t.test('kill -9 after the COMMIT, before the relay: the restart publishes each change once', async (t) => {
+  const ids = Array.from({ length: 25 }, () => randomUUID());
+  const topic = await topicWith(ids);
+  const group = randomName('echo');
+
+  const first = echo(topic, group, { FAULT_KILL_AROUND_RELAY: '1' });
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  t.match(await first.exit, { signal: 'SIGKILL' }, 'it died right after its first commit');
+  const waiting = await outboxRows(ids);
+  t.ok(waiting > 0, `${waiting} changes committed and waiting in the outbox`);
+  t.same(await published(topic), [], 'nothing relayed yet');
+
+  const second = echo(topic, group);
+  t.teardown(() => void second.child.kill('SIGKILL'));
+  await waitFor(
+    'every change relayed',
+    async () => (await published(topic)).length >= ids.length,
+    30_000,
+    250,
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(await published(topic), ids, 'every change once, in commit order');
+  t.equal(await outboxRows(ids), 0, 'the outbox is empty again');
+  await second.stop();
+  t.equal(second.exited()?.code, 0);
+});
+
+t.test('kill -9 after the produce, before the delete: re-published with the same change id', async (t) => {
+  const ids = Array.from({ length: 5 }, () => randomUUID());
+  const topic = await topicWith(ids);
+  const group = randomName('echo');
+
+  const first = echo(topic, group, { FAULT_KILL_AROUND_RELAY: '2', ECHO_MAX_BATCH: '100' });
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  t.match(await first.exit, { signal: 'SIGKILL' }, 'it died between the produce and the delete');
+  const onWire = await published(topic);
+  t.ok(onWire.length > 0, 'the relay had produced before it died');
+  t.ok((await outboxRows(ids)) > 0, 'and its rows were still in the outbox');
+
+  const second = echo(topic, group);
+  t.teardown(() => void second.child.kill('SIGKILL'));
+  await waitFor('the outbox drained', async () => (await outboxRows(ids)) === 0, 30_000, 250);
+  await second.stop();
+  const all = await published(topic);
+  t.ok(
+    all.length > ids.length,
+    `at least once on the wire (${all.length} records for ${ids.length} changes)`,
+  );
+  t.same([...new Set(all)].sort(), [...ids].sort(), 'exactly once per change id: what a consumer keeps');
+});
