@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
 import { harness, consume, countOf } from '../../shared/test/processor-harness.js';
 import { dlqTopic } from '../../shared/src/topics.js';
-import { config, logger, randomName, waitFor } from '../../shared/test/support.js';
+import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { createEventSink } from '../src/sink.js';
 import { createSinkMetrics } from '../src/metrics.js';
 import { watchDeadLetters, type DeadLetter } from './outcomes.js';
