@@ -89,11 +89,11 @@ await runCli('demo', async (say) => {
     const sessionId = `s-${runId}-${c}`;
     for (let p = 0; p < 3 + (c % 4); p++) {
       const path = pick(PAGES, c + p);
+      // Browsing is anonymous; the identify below merges it into the user's profile.
       batch.push({
         type: 'page',
         messageId: id(),
         anonymousId,
-        userId,
         name: path,
         timestamp: at(p),
         context: { ...context, sessionId, page: { path, url: `https://shop.example${path}`, title: path } },
@@ -104,7 +104,6 @@ await runCli('demo', async (say) => {
       type: 'track',
       messageId: id(),
       anonymousId,
-      userId,
       event: 'Product Viewed',
       properties: { ...product, price: product.unit_price },
       timestamp: at(8),
@@ -235,9 +234,37 @@ await runCli('demo', async (say) => {
       [messageIds],
     );
     say(`${customers.rows[0]!.n} customers have events`);
-    say(
-      'orders and campaign events are on cdp.orders and cdp.campaign-events; their processors are not built yet, so they are not in PostgreSQL',
+
+    const like = `demo-${runId}-%`;
+    const ordersLanded = async () =>
+      (
+        await db.query<{ n: number }>(
+          'demo.orders-count',
+          'SELECT count(*)::int AS n FROM customer_orders WHERE order_id LIKE $1',
+          [like],
+        )
+      ).rows[0]!.n;
+    while (Date.now() < deadline && (await ordersLanded()) < orders) await sleep(500);
+    const profiles = await db.query<{ customers: number; with_email: number; merged_anonymous_ids: number }>(
+      'demo.profiles',
+      `SELECT (SELECT count(*)::int FROM customers WHERE customer_id LIKE $1) AS customers,
+              (SELECT count(*)::int FROM customers WHERE customer_id LIKE $1 AND email IS NOT NULL) AS with_email,
+              (SELECT count(*)::int FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+                WHERE i.external_id LIKE $2 AND c.customer_id LIKE $3) AS merged_anonymous_ids`,
+      [like, `demo-${runId}-anon-%`, `demo-${runId}-user-%`],
     );
+    say('profiles (identify traits filled, anonymous browsing merged into the known customer):');
+    console.table(profiles.rows);
+    const byStatus = await db.query<{ order_status: string; orders: number; total: string; first_orders: number }>(
+      'demo.orders',
+      `SELECT order_status, count(*)::int AS orders, sum(order_total)::text AS total,
+              count(*) FILTER (WHERE is_first_order)::int AS first_orders
+       FROM customer_orders WHERE order_id LIKE $1 GROUP BY 1 ORDER BY 1`,
+      [like],
+    );
+    say(`${await ordersLanded()}/${orders} orders are in customer_orders:`);
+    console.table(byStatus.rows);
+    say('campaign events are on cdp.campaign-events; their processor is not built yet');
   } finally {
     await db.end();
   }
