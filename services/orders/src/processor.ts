@@ -1,0 +1,69 @@
+/**
+ * The orders processor as the runtime runs it (run-processor.ts): its topics, how one record
+ * becomes an order update, and the write. Building it has no side effects; tests call `write`.
+ */
+import type { AvroCodec } from '../../shared/src/avro/registry.js';
+import { PoisonError } from '../../shared/src/errors.js';
+import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
+import { dlq, drop, type Step } from '../../shared/src/pipeline/results.js';
+import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
+import { EARLIEST_EVENT_MS, type TimeLimits } from '../../shared/src/time/occurred-at.js';
+import { Topics } from '../../shared/src/topics.js';
+import type { OrdersConfig } from './config.js';
+import type { OrderUpdate } from './mapping/fields.js';
+import { mapOrderRecord, type OrderRecord } from './mapping/order-record.js';
+import { isOrderTrack, mapOrderTrack, type EventTrack } from './mapping/order-track.js';
+import { countCommitted, createOrdersMetrics } from './metrics.js';
+import { writeOrders, type WriteCounts } from './write-orders.js';
+
+export const DEDUP_SCOPE = 'orders';
+
+export function createOrdersProcessor(
+  deps: Pick<ProcessorDeps, 'codec' | 'registry'>,
+  config: Pick<OrdersConfig, 'groupId' | 'topicPrefix' | 'maxFutureMs'>,
+): ProcessorDefinition<OrderUpdate, WriteCounts> {
+  const metrics = createOrdersMetrics(deps.registry);
+  const limits: TimeLimits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
+  const eventsTopic = config.topicPrefix + Topics.events;
+  const ordersTopic = config.topicPrefix + Topics.orders;
+
+  return {
+    name: 'orders',
+    groupId: config.groupId,
+    topics: [ordersTopic, eventsTopic],
+    dedupScope: DEDUP_SCOPE,
+    decode: (message, topic) => decodeOrder(deps.codec, message.value, topic === eventsTopic, limits),
+    dedupKey: (u) => ({ sourceKey: u.sourceKey, messageId: u.messageId }),
+    receivedAt: (u) => u.receivedAt,
+    write: (tx, records) =>
+      writeOrders(
+        tx,
+        records.map((r) => r.value),
+      ),
+    committed: (results) => countCommitted(metrics, results),
+  };
+}
+
+/**
+ * One record -> an order update. On cdp.events only the three e-commerce tracks are ours; every
+ * other event is dropped before its properties are parsed (most of that topic is page views).
+ */
+export async function decodeOrder(
+  codec: AvroCodec,
+  bytes: Buffer | null,
+  isEvents: boolean,
+  limits: TimeLimits,
+): Promise<Step<OrderUpdate>> {
+  if (!bytes) return dlq('undecodable', 'record has no value (tombstone)');
+  let value: unknown;
+  try {
+    value = await codec.decode(bytes);
+  } catch (err) {
+    if (err instanceof PoisonError) return dlq(err.reason, err.message);
+    throw err;
+  }
+  if (typeof value !== 'object' || value === null) return dlq('schema-invalid', 'the value is not a record');
+  if (!isEvents) return mapOrderRecord(value as OrderRecord, limits);
+  if (!isOrderTrack(value as EventTrack)) return drop('not-an-order-event');
+  return mapOrderTrack(value as EventTrack, limits);
+}

@@ -1,0 +1,145 @@
+/**
+ * The write of one batch, inside its transaction: each record merged into its order's state, and
+ * every order whose state changed and is complete written from the state (row, items, first-order
+ * flags, redemption). A record whose order is not complete yet (an update before its order) stays
+ * in the state, parked, and takes effect when the order arrives.
+ */
+import type { Tx } from '../../shared/src/pg/gateway.js';
+import { resolveCustomers } from '../../shared/src/customers/resolve.js';
+import type { OrderUpdate } from './mapping/fields.js';
+import { toCents } from './mapping/money.js';
+import { mergeAll, mergeNew, type Change, type OrderState } from './state/merge.js';
+import { isParked, orderColumns, orderedAtOf } from './state/order-row.js';
+import { lockStates, saveStates } from './store/order-state.js';
+import { existingOrders, refreshFirstOrders, replaceItems, upsertOrders } from './store/customer-orders.js';
+import { recordRedemptions, type RedemptionOrder } from './store/redemptions.js';
+
+export interface WriteCounts {
+  created: number;
+  updated: number;
+  /** Records whose order still cannot be written (kept in order_state). */
+  parked: number;
+  redemptions: { valid: number; invalid: number };
+  unknownCodes: number;
+  truncated: Record<string, number>;
+}
+
+interface Merged {
+  orderId: string;
+  state: OrderState;
+  changed: Set<Change>;
+}
+
+export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Promise<WriteCounts> {
+  const counts: WriteCounts = {
+    created: 0,
+    updated: 0,
+    parked: 0,
+    redemptions: { valid: 0, invalid: 0 },
+    unknownCodes: 0,
+    truncated: {},
+  };
+  const byOrder = new Map<string, OrderUpdate[]>();
+  for (const u of updates) {
+    const list = byOrder.get(u.orderId);
+    if (list) list.push(u);
+    else byOrder.set(u.orderId, [u]);
+    for (const column of u.truncated) counts.truncated[column] = (counts.truncated[column] ?? 0) + 1;
+  }
+  if (byOrder.size === 0) return counts;
+
+  // What the batch alone makes of each order: the state of the orders that turn out to be new.
+  const alone: Merged[] = [...byOrder].map(([orderId, us]) => ({ orderId, ...mergeNew(us) }));
+  const stored = await lockStates(
+    tx,
+    alone.map((a) => ({ orderId: a.orderId, state: a.state, parked: isParked(a.state) })),
+  );
+  const changedOrders: Merged[] = [];
+  const toSave: { orderId: string; state: OrderState; parked: boolean }[] = [];
+  for (const a of alone) {
+    const s = stored.get(a.orderId)!;
+    const merged = s.inserted ? a : { orderId: a.orderId, ...mergeAll(s.state, byOrder.get(a.orderId)!) };
+    const state = merged.state!;
+    if (isParked(state)) counts.parked += byOrder.get(a.orderId)!.length;
+    if (merged.changed.size === 0) continue; // replays: nothing new
+    changedOrders.push({ orderId: a.orderId, state, changed: merged.changed });
+    if (!s.inserted) toSave.push({ orderId: a.orderId, state, parked: isParked(state) });
+  }
+  await saveStates(tx, toSave);
+
+  const ready = changedOrders.filter((m) => !isParked(m.state));
+  if (ready.length === 0) return counts;
+
+  const customers = await resolveCustomers(
+    tx,
+    ready.map((m) => ({
+      externalId: m.state.customer.v.id,
+      identityType: m.state.customer.v.type,
+      seenAt: new Date(m.state.firstSeen),
+    })),
+  );
+  const before = await existingOrders(
+    tx,
+    ready.map((m) => m.orderId),
+  );
+  const written = await upsertOrders(
+    tx,
+    ready.map((m) => ({
+      order_id: m.orderId,
+      customer_id: customers.get(m.state.customer.v.id)!,
+      ...orderColumns(m.state),
+    })),
+  );
+  for (const m of ready) {
+    if (before.has(m.orderId)) counts.updated++;
+    else counts.created++;
+  }
+
+  await replaceItems(
+    tx,
+    ready
+      .filter((m) => m.state.items && (m.changed.has('items') || !before.has(m.orderId)))
+      .map((m) => ({ orderUuid: written.get(m.orderId)!.id, items: m.state.items!.v })),
+  );
+
+  const withCode = ready.filter((m) => m.state.fields.promotion_code !== undefined);
+  const flags = await refreshFirstOrders(
+    tx,
+    [...[...written.values()].map((w) => w.customerId), ...[...before.values()].map((b) => b.customerId)],
+    withCode.map((m) => written.get(m.orderId)!.id),
+  );
+
+  const redeemed = await recordRedemptions(
+    tx,
+    withCode.map((m) => redemptionOrder(m, written.get(m.orderId)!, !before.has(m.orderId))),
+    (orderUuid) => flags.get(orderUuid) ?? false,
+  );
+  counts.redemptions = { valid: redeemed.valid, invalid: redeemed.invalid };
+  counts.unknownCodes = redeemed.unknownCodes;
+  return counts;
+}
+
+function redemptionOrder(
+  m: Merged,
+  row: { id: string; customerId: string },
+  created: boolean,
+): RedemptionOrder {
+  const f = m.state.fields;
+  const cents = (v: unknown) => (typeof v === 'number' ? toCents(v) : null);
+  const totalCents = cents(f.order_total?.v)!;
+  return {
+    orderUuid: row.id,
+    orderId: m.orderId,
+    customerId: row.customerId,
+    code: typeof f.promotion_code?.v === 'string' ? f.promotion_code.v : null,
+    codeIsNew: created || m.changed.has('promotion_code'),
+    orderedAt: orderedAtOf(m.state),
+    amounts: {
+      totalCents,
+      subtotalCents: cents(f.subtotal?.v) ?? totalCents,
+      shippingCents: cents(f.shipping_amount?.v) ?? 0,
+      discountCents: cents(f.discount_amount?.v),
+    },
+    channel: typeof f.order_source?.v === 'string' ? f.order_source.v : null,
+  };
+}
