@@ -1,0 +1,62 @@
+import { readSchemaFile } from '../../shared/src/avro/registry.js';
+import { PoisonError } from '../../shared/src/errors.js';
+import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
+import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
+import { dlq } from '../../shared/src/pipeline/results.js';
+import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
+import { Topics, valueSubject } from '../../shared/src/topics.js';
+import type { WriteCounts } from './batch-state.js';
+import type { IdentitiesConfig } from './config.js';
+import { mapIdentityRecord, type IdentityInput } from './mapping/identity-input.js';
+import type { IdentityRecord } from './mapping/identity-record.js';
+import { createIdentitiesMetrics } from './metrics.js';
+import { writeIdentities } from './write-batch.js';
+
+export const NAME = 'identities';
+
+/**
+ * The identities processor: cdp.identities (identify, alias, group) -> customer profiles,
+ * customer_identities and merges, customer_groups; what changed goes to cdp.customer-changes
+ * through the outbox. Registers the customer-change schema first (idempotent), so it is async.
+ */
+export async function createIdentitiesProcessor(
+  deps: ProcessorDeps,
+  config: Pick<IdentitiesConfig, 'groupId' | 'topicPrefix' | 'maxFutureMs'>,
+): Promise<ProcessorDefinition<IdentityInput, WriteCounts>> {
+  const schemaId = await deps.codec.register(
+    valueSubject(Topics.customerChanges),
+    await readSchemaFile('customer-change.avsc'),
+  );
+  const encodeChange = await deps.codec.encoderFor(schemaId);
+  const metrics = createIdentitiesMetrics(deps.registry);
+  const limits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
+  const writeDeps = {
+    changesTopic: config.topicPrefix + Topics.customerChanges,
+    encodeChange,
+    producer: NAME,
+  };
+
+  return {
+    name: NAME,
+    groupId: config.groupId,
+    topics: [config.topicPrefix + Topics.identities],
+    dedupScope: NAME,
+
+    async decode(message) {
+      if (!message.value) return dlq('undecodable', 'record has no value (tombstone)');
+      let record: IdentityRecord;
+      try {
+        record = await deps.codec.decode<IdentityRecord>(message.value);
+      } catch (err) {
+        if (err instanceof PoisonError) return dlq(err.reason, err.message);
+        throw err;
+      }
+      return mapIdentityRecord(record, limits);
+    },
+
+    dedupKey: (v) => ({ sourceKey: v.sourceKey, messageId: v.messageId }),
+    receivedAt: (v) => v.receivedAt,
+    write: (tx, records, ctx) => writeIdentities(tx, records, ctx, writeDeps),
+    committed: (results) => metrics.count(results),
+  };
+}

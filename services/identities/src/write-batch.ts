@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { RetryableError } from '../../shared/src/errors.js';
+import type { Tx } from '../../shared/src/pg/gateway.js';
+import type { OutboxRecord } from '../../shared/src/pipeline/outbox.js';
+import type { Decoded, WriteContext } from '../../shared/src/pipeline/processor.js';
+import { BatchState, bump, type WriteCounts } from './batch-state.js';
+import { lockCustomers, readCustomers, updateCustomer } from './db/customers.js';
+import { applyGroupCalls } from './db/groups.js';
+import { ensureCustomer, identitiesByCustomer } from './db/identities.js';
+import { linkIds, type LinkOutcome } from './db/link.js';
+import type { IdentityInput } from './mapping/identity-input.js';
+import { customerChange, type CustomerChange } from './profile/customer-change.js';
+import { changedColumns, externalIdsWith, profileColumns, profileOf } from './profile/profile.js';
+import { customerTraitUpdates } from './traits/customer-traits.js';
+import { applyTraits, type Version } from './traits/trait-map.js';
+
+export interface WriteDeps {
+  /** The cdp.customer-changes topic (with the prefix). */
+  changesTopic: string;
+  /** Avro, Confluent wire format, schemas/customer-change.avsc. */
+  encodeChange(change: CustomerChange): Buffer;
+  producer: string;
+}
+
+/**
+ * One batch, inside its transaction: the records in offset order (links and merges happen as
+ * they come, so a later record of the batch already resolves through an earlier one's merge),
+ * then each touched customer once: its trait updates applied by trait time, external_ids from
+ * customer_identities; then group calls; then one CustomerChange per customer that changed.
+ */
+export async function writeIdentities(
+  tx: Tx,
+  records: readonly Decoded<IdentityInput>[],
+  ctx: WriteContext,
+  deps: WriteDeps,
+): Promise<WriteCounts> {
+  const state = new BatchState();
+  for (const { value } of records) await applyRecord(tx, state, value);
+  const ids = state.touched();
+  await applyProfiles(tx, state, ids);
+  await applyGroupCalls(
+    tx,
+    state.groupCalls.map((c) => ({ ...c, customerId: state.final(c.customerId) })),
+  );
+  await publishChanges(tx, state, ids, ctx, deps);
+  return state.counts;
+}
+
+async function applyRecord(tx: Tx, state: BatchState, v: IdentityInput): Promise<void> {
+  const version: Version = [v.occurredAt, v.messageId];
+  const seenAt = new Date(v.occurredAt);
+  bump(state.counts.applied, v.kind);
+
+  let customerId: string;
+  if (v.kind === 'alias' && v.previousId !== v.userId) {
+    customerId = counted(state, await linkIds(tx, state, v.userId!, v.previousId!, 'alias', seenAt));
+  } else if (v.kind === 'identify' && v.userId && v.anonymousId && v.userId !== v.anonymousId) {
+    customerId = counted(state, await linkIds(tx, state, v.userId, v.anonymousId, 'anonymous_id', seenAt));
+  } else {
+    // Group calls link nothing: only identify and alias say that two ids are one person.
+    const own = v.userId ?? v.anonymousId!;
+    customerId = await ensureCustomer(tx, own, v.userId ? 'user_id' : 'anonymous_id', seenAt);
+  }
+  state.touch(customerId, v.occurredAt);
+
+  if (v.kind === 'identify') {
+    const mapped = customerTraitUpdates(v.traits, {
+      eventTime: v.occurredAt,
+      contextTimezone: v.contextTimezone,
+    });
+    for (const column of mapped.truncated) bump(state.counts.truncated, column);
+    for (const column of mapped.ignored) bump(state.counts.ignored, column);
+    if (mapped.updates.size > 0) state.patch(customerId, mapped.updates, version);
+  } else if (v.kind === 'group') {
+    state.groupCalls.push({
+      customerId,
+      groupId: v.groupId!,
+      traits: v.traits,
+      version,
+      occurredAt: v.occurredAt,
+    });
+  }
+}
+
+function counted(state: BatchState, link: LinkOutcome): string {
+  if (link.outcome === 'merged' || link.outcome === 'adopted') bump(state.counts.merges, link.outcome);
+  if (link.outcome === 'refused') bump(state.counts.refused, link.reason);
+  return link.customerId;
+}
+
+/** Each touched customer, locked in id order: trait updates by trait time, external_ids. */
+async function applyProfiles(tx: Tx, state: BatchState, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const locked = await lockCustomers(tx, ids, 'profile');
+  // A concurrent batch merged one of them away after this one resolved it: resolve again.
+  if (locked.size !== ids.length) throw new RetryableError('a customer of this batch was merged meanwhile');
+  const identities = await identitiesByCustomer(tx, ids);
+  for (const id of ids) {
+    const c = locked.get(id)!;
+    state.firstTouch(id, c);
+    let profile = profileOf(c.row);
+    for (const p of state.patchesOf(id)) profile = applyTraits(profile, p.updates, p.version);
+    const next = {
+      ...profileColumns(profile),
+      external_ids: externalIdsWith(c.row.external_ids, identities.get(id)),
+    };
+    await updateCustomer(tx, id, changedColumns(c.row, next));
+  }
+}
+
+async function publishChanges(
+  tx: Tx,
+  state: BatchState,
+  ids: readonly string[],
+  ctx: WriteContext,
+  deps: WriteDeps,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const after = await readCustomers(tx, ids);
+  const committedAt = Date.now();
+  const records: OutboxRecord[] = [];
+  for (const id of ids) {
+    const row = after.get(id);
+    const before = state.beforeOf(id);
+    if (!row || before === undefined)
+      throw new Error(`customer ${id} of this batch was not read before it changed`);
+    const change = customerChange(
+      { before, after: row, mergedFrom: state.mergedInto(id), causedAt: state.causedAtOf(id) },
+      { changeId: randomUUID(), committedAt, producer: deps.producer },
+    );
+    if (!change) continue;
+    bump(state.counts.changes, change.kind);
+    records.push({
+      topic: deps.changesTopic,
+      key: change.externalId,
+      value: deps.encodeChange(change),
+      changeId: change.changeId,
+    });
+  }
+  await ctx.outbox.add(records);
+}

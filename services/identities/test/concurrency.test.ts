@@ -1,0 +1,155 @@
+/**
+ * A merge racing the event sink, on two connections, in both orders: the event inserted for the
+ * anonymous customer ends on the survivor and is never lost to the ON DELETE CASCADE.
+ */
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { isRetryable } from '../../shared/src/errors.js';
+import type { Db } from '../../shared/src/pg/gateway.js';
+import { randomName, waitFor } from '../../shared/test/support.js';
+import { capturingOutbox, customerOf, input, setup } from './support.js';
+import { insertEvent, rowsOf, sinkCustomer } from './db-fixtures.js';
+import type { Decoded } from '../../shared/src/pipeline/processor.js';
+import type { IdentityInput } from '../src/mapping/identity-input.js';
+import type { OutboxRecord } from '../../shared/src/pipeline/outbox.js';
+
+const s = await setup(t, 8);
+await s.db.query('identities-test.partition', 'SELECT ensure_customer_events_partition(now())');
+
+const gate = () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+};
+
+/** The sink's transaction: resolve the id, insert the event (COPY in the sink), then `hold`. */
+async function sinkInsert(db: Db, externalId: string, hold: Promise<void> = Promise.resolve()) {
+  await db.transaction('identities-test.sink', async (tx) => {
+    const id = await sinkCustomer(tx, externalId, 'anonymous_id');
+    await insertEvent(tx, id);
+    await hold;
+  });
+}
+
+/** As the runtime does with a retryable failure: the same batch again, resolving anew. */
+async function withRetries(fn: () => Promise<void>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fn();
+      return attempt;
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= 5) throw err;
+    }
+  }
+}
+
+let offset = 0;
+const record = (value: IdentityInput): Decoded<IdentityInput> => ({
+  value,
+  message: { offset: String(offset), value: null } as never,
+  topic: 'cdp.identities',
+  partition: 0,
+  offset: offset++,
+});
+
+/** The identities processor's batch transaction, held open after its write until `hold`. */
+async function identify(
+  userId: string,
+  anonymousId: string,
+  hold: Promise<void> = Promise.resolve(),
+  wrote?: () => void,
+) {
+  const out: OutboxRecord[] = [];
+  const value = input({ userId, anonymousId, messageId: randomUUID(), traits: { email: 'e@x' } });
+  return s.db.transaction('identities-test.identify', async (tx) => {
+    const counts = await s.def.write(tx, [record(value)], { outbox: capturingOutbox(tx, out) });
+    wrote?.();
+    await hold;
+    return counts;
+  });
+}
+
+/** Until some session waits on a lock in a query tagged `tag`. */
+const blockedIn = (tag: string) =>
+  waitFor(`a query tagged ${tag} waiting on a lock`, async () => {
+    const { rows } = await s.db.query<{ n: number }>(
+      'identities-test.blocked',
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+      [`%:${tag} */%`],
+    );
+    return rows[0]!.n > 0;
+  });
+
+for (const path of ['merge', 'adopt'] as const) {
+  t.test(`${path}: the sink inserted first and holds its transaction open`, async (t) => {
+    const [user, anon] = [randomName('user'), randomName('anon')];
+    if (path === 'merge') await sinkCustomer(s.db, user, 'user_id');
+    const anonymous = await sinkCustomer(s.db, anon, 'anonymous_id');
+    const sinkHold = gate();
+    const sinkDone = sinkInsert(s.db, anon, sinkHold.opened);
+    await waitFor('the sink has inserted', async () => {
+      const { rows } = await s.db.query<{ n: number }>(
+        'identities-test.locked',
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%identities-test.event */%' AND state = 'idle in transaction'`,
+      );
+      return rows[0]!.n > 0;
+    });
+    const merged = identify(user, anon);
+    await blockedIn('identities.lock-merged'); // FOR UPDATE waits for the sink's key-share lock
+    sinkHold.open();
+    await sinkDone;
+    const counts = await merged;
+    t.same(counts.merges, { [path === 'merge' ? 'merged' : 'adopted']: 1 });
+    const survivor = (await customerOf(s.db, user))!;
+    t.equal((await rowsOf(s.db, survivor.id as string)).events, 1, 'the event is on the survivor');
+    if (path === 'adopt') t.equal(survivor.id, anonymous, 'adopted: the same customer, renamed');
+  });
+
+  t.test(`${path}: the merge locked first and holds its transaction open`, async (t) => {
+    const [user, anon] = [randomName('user'), randomName('anon')];
+    if (path === 'merge') await sinkCustomer(s.db, user, 'user_id');
+    await sinkCustomer(s.db, anon, 'anonymous_id');
+    const mergeHold = gate();
+    const wrote = gate();
+    const merged = identify(user, anon, mergeHold.opened, wrote.open);
+    await wrote.opened;
+    // The sink resolves the anonymous id to the customer the merge is about to delete (the merge
+    // has not committed), and its insert waits for the merge's lock.
+    const sinkDone = withRetries(() => sinkInsert(s.db, anon));
+    await blockedIn('identities-test.event');
+    mergeHold.open();
+    await merged;
+    const attempts = await sinkDone;
+    if (path === 'merge') t.equal(attempts, 2, 'the sink failed once (23503) and retried, resolving anew');
+    else t.equal(attempts, 1, 'a rename deletes nothing: the insert just waited');
+    const survivor = (await customerOf(s.db, user))!;
+    t.equal((await rowsOf(s.db, survivor.id as string)).events, 1, 'the event is on the survivor');
+    t.equal((await customerOf(s.db, anon))!.id, survivor.id);
+  });
+}
+
+t.test(
+  'the userId is created by the sink while the identify renames: the rename yields to a merge',
+  async (t) => {
+    const [user, anon] = [randomName('user'), randomName('anon')];
+    const anonymous = await sinkCustomer(s.db, anon, 'anonymous_id');
+    await insertEvent(s.db, anonymous);
+    const sinkHold = gate();
+    let created = '';
+    const sinkDone = s.db.transaction('identities-test.sink-user', async (tx) => {
+      created = await sinkCustomer(tx, user, 'user_id');
+      await insertEvent(tx, created);
+      await sinkHold.opened;
+    });
+    await waitFor('the sink created the user', () => created !== '');
+    const merged = identify(user, anon);
+    await blockedIn('identities.adopt.rename'); // the unique index waits for the sink's insert
+    sinkHold.open();
+    await sinkDone;
+    const counts = await merged;
+    t.same(counts.merges, { merged: 1 }, 'the rename failed on the unique index, undone to its savepoint');
+    t.equal((await customerOf(s.db, user))!.id, created);
+    t.equal((await customerOf(s.db, anon))!.id, created);
+    t.equal((await rowsOf(s.db, created)).events, 2);
+  },
+);
