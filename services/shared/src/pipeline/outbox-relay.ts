@@ -6,6 +6,8 @@ import { CHANGE_ID_HEADER } from './outbox.js';
 
 export interface RelayOptions {
   db: Db;
+  /** Relays the rows this processor wrote (outbox.producer); its other instances share the work. */
+  producer: string;
   /** Produces the records; resolves once Kafka acknowledged all of them (acks=all). */
   publish: (records: OutRecord[]) => Promise<void>;
   logger: Logger;
@@ -18,8 +20,8 @@ export interface RelayOptions {
   afterPublish?: () => void;
 }
 
-// One relay at a time per database (pg_try_advisory_xact_lock), so derived records leave in the
-// order they were committed, whichever processor instance relays them.
+// One relay at a time per processor (pg_try_advisory_xact_lock on the producer's name), so its
+// derived records leave in the order they were committed, whichever of its instances relays them.
 const RELAY_LOCK = 0x6364_7001;
 
 /**
@@ -60,23 +62,35 @@ export class OutboxRelay {
     );
   }
 
-  /** One pass until the outbox is empty (or another instance holds the relay). Returns rows relayed. */
-  async drain(): Promise<number> {
-    let total = 0;
+  /**
+   * One pass until the outbox is empty (or another instance holds the relay). A topic Kafka refuses
+   * (deleted, not created yet) is left for the next pass; it does not hold up the other topics.
+   */
+  async drain(): Promise<{ relayed: number; stuck: string[] }> {
+    const stuck = new Set<string>();
+    let relayed = 0;
     for (;;) {
-      const n = await this.relaySlice();
-      if (n === undefined) return total;
-      total += n;
-      if (n < (this.opts.batchRows ?? 500)) return total;
+      const slice = await this.relaySlice(stuck);
+      if (slice === undefined) break;
+      relayed += slice.relayed;
+      if (slice.read < (this.opts.batchRows ?? 500)) break;
     }
+    return { relayed, stuck: [...stuck] };
   }
 
   private async run(): Promise<void> {
     for (let attempt = 0; !this.stopped;) {
       this.woken = false;
+      let waitMs = this.opts.pollMs ?? 1_000;
       try {
-        await this.drain();
-        attempt = 0;
+        const { stuck } = await this.drain();
+        if (stuck.length > 0) {
+          waitMs = Math.max(waitMs, backoffMs(attempt++, 30_000, 500));
+          this.opts.logger.warn(
+            { topics: stuck, retryInMs: waitMs },
+            'Kafka refused outbox records for these topics; they stay in the outbox and are retried',
+          );
+        } else attempt = 0;
       } catch (err) {
         this.opts.logger.warn(
           { attempt, err: { message: (err as Error).message } },
@@ -87,7 +101,7 @@ export class OutboxRelay {
       }
       if (this.woken || this.stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.opts.pollMs ?? 1_000);
+        const timer = setTimeout(resolve, waitMs);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
@@ -97,14 +111,14 @@ export class OutboxRelay {
     }
   }
 
-  /** undefined: another instance is relaying. */
-  private relaySlice(): Promise<number | undefined> {
+  /** undefined: another instance is relaying. Rows of `stuck` topics are skipped (and added to). */
+  private relaySlice(stuck: Set<string>): Promise<{ read: number; relayed: number } | undefined> {
     const limit = this.opts.batchRows ?? 500;
     return this.opts.db.transaction('outbox.relay', async (tx) => {
       const { rows: lock } = await tx.query<{ ok: boolean }>(
         'outbox.lock',
-        'SELECT pg_try_advisory_xact_lock($1) AS ok',
-        [RELAY_LOCK],
+        'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok',
+        [RELAY_LOCK, this.opts.producer],
       );
       if (!lock[0]!.ok) return undefined;
       const { rows } = await tx.query<{
@@ -115,28 +129,48 @@ export class OutboxRelay {
         record_value: Buffer;
       }>(
         'outbox.read',
-        'SELECT id, change_id, topic, record_key, record_value FROM outbox ORDER BY id LIMIT $1',
-        [limit],
+        `SELECT id, change_id, topic, record_key, record_value FROM outbox
+         WHERE producer = $3 AND NOT (topic = ANY($2::text[])) ORDER BY id LIMIT $1`,
+        [limit, [...stuck], this.opts.producer],
       );
-      if (rows.length === 0) {
-        this.opts.onPending?.(0);
-        return 0;
+      const byTopic = new Map<string, typeof rows>();
+      for (const r of rows) {
+        let list = byTopic.get(r.topic);
+        if (!list) byTopic.set(r.topic, (list = []));
+        list.push(r);
       }
-      await this.opts.publish(
-        rows.map((r) => ({
-          topic: r.topic,
-          key: r.record_key,
-          value: r.record_value,
-          headers: { [CHANGE_ID_HEADER]: r.change_id },
-        })),
-      );
-      this.opts.afterPublish?.();
-      await tx.query('outbox.delete', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])', [
-        rows.map((r) => r.id),
-      ]);
-      this.opts.onRelayed?.(rows.length);
-      if (rows.length < limit) this.opts.onPending?.(0);
-      return rows.length;
+      // One produce per topic, one after the other: order holds within a topic (and so per key),
+      // and a topic Kafka refuses fails alone.
+      const sent: number[] = [];
+      for (const [topic, list] of byTopic) {
+        try {
+          await this.opts.publish(
+            list.map((r) => ({
+              topic: r.topic,
+              key: r.record_key,
+              value: r.record_value,
+              headers: { [CHANGE_ID_HEADER]: r.change_id },
+            })),
+          );
+          sent.push(...list.map((r) => r.id));
+        } catch {
+          stuck.add(topic);
+        }
+      }
+      if (sent.length > 0) {
+        this.opts.afterPublish?.();
+        await tx.query('outbox.delete', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])', [sent]);
+        this.opts.onRelayed?.(sent.length);
+      }
+      if (rows.length < limit) {
+        const { rows: left } = await tx.query<{ n: number }>(
+          'outbox.pending',
+          'SELECT count(*)::int AS n FROM outbox WHERE producer = $1',
+          [this.opts.producer],
+        );
+        this.opts.onPending?.(left[0]!.n - sent.length);
+      }
+      return { read: rows.length, relayed: sent.length };
     });
   }
 }

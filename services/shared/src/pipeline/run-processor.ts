@@ -68,12 +68,12 @@ export async function runProcessor<T, C>(
   // change id, which consumers de-duplicate on.
   const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
   lifecycle.onStop('kafka-producer', () => producer.disconnect());
-  const publisher = new BatchingPublisher(producer, {
-    lingerMs: 0,
-    maxBatchRecords: 1_000,
-    timeoutMs: 30_000,
-  });
-  const publish = publisher.publish.bind(publisher);
+  // Two publishers on one producer, so a dead letter never shares a produce request with outbox
+  // records (a topic Kafka refuses fails its whole request).
+  const publisherOptions = { lingerMs: 0, maxBatchRecords: 1_000, timeoutMs: 30_000 };
+  const deadLetterPublisher = new BatchingPublisher(producer, publisherOptions);
+  const publish = deadLetterPublisher.publish.bind(deadLetterPublisher);
+  const relayPublisher = new BatchingPublisher(producer, publisherOptions);
 
   const codec = new AvroCodec(config.schemaRegistryUrl);
   const deadLetters = new DeadLetters(codec, name);
@@ -96,7 +96,8 @@ export async function runProcessor<T, C>(
   const dieBeforeRelay = config.faultKillAroundRelay === 1;
   const relay = new OutboxRelay({
     db,
-    publish,
+    producer: name,
+    publish: relayPublisher.publish.bind(relayPublisher),
     logger,
     onRelayed: (n) => metrics.outboxRelayed.inc(n),
     onPending: (n) => metrics.outboxPending.set(n),
