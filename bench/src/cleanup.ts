@@ -1,17 +1,14 @@
 /**
- * The bench leaves nothing behind: every customer, event row, dedup entry, stored offset and
- * source it creates carries BENCH_PREFIX, and is deleted at the end of the run. What a running
- * development sink ingests after that (it reads the collector phase's traffic from cdp.events at
- * its own pace) is deleted at the start of the next bench run, so the database never holds more
- * than one run's leftovers.
+ * The bench leaves nothing behind: every customer (`cdpbench-<tag>-...`), order, event row, dedup
+ * entry, stored offset and source it creates carries BENCH_PREFIX, every topic, subject and
+ * consumer group BENCH_TOPIC_PREFIX or BENCH_PREFIX, and all of it is deleted at the end of the
+ * run; whatever a run that was killed left behind is deleted at the start of the next one. The
+ * bench's traffic goes only to its own topics (TOPIC_PREFIX), so no development processor ever
+ * ingests it.
  */
 import type { Db } from '../../services/shared/src/pg/gateway.js';
 import type { Kafka } from '../../services/shared/src/kafka/client.js';
-import { Topics } from '../../services/shared/src/topics.js';
-import { sleep } from '../../services/shared/src/retry.js';
-import { sinkConfigSpec } from '../../services/event-sink/src/config.js';
-import { BENCH_PREFIX } from './context.js';
-import { progress } from './log.js';
+import { BENCH_PREFIX, BENCH_TOPIC_PREFIX } from './context.js';
 
 const LIKE = `${BENCH_PREFIX}%`;
 
@@ -21,15 +18,32 @@ export async function deleteBenchData(db: Db, keepSource?: string): Promise<Reco
   const run = async (name: string, sql: string, values: unknown[] = []) => {
     counts[name] = (await db.query(`bench.clean-${name}`, sql, values)).rowCount ?? 0;
   };
+  const ofBench = 'SELECT id FROM customers WHERE customer_id LIKE $1';
+  // Orders, redemptions and campaign sends reference their customer without a cascade; the order
+  // items go with their order.
+  await run(
+    'redemptions',
+    `DELETE FROM promotion_redemptions WHERE customer_id IN (${ofBench})
+       OR order_id IN (SELECT id FROM customer_orders WHERE order_id LIKE $1)`,
+    [LIKE],
+  );
+  await run('campaign_sends', `DELETE FROM campaign_sends WHERE customer_id IN (${ofBench})`, [LIKE]);
+  await run('orders', `DELETE FROM customer_orders WHERE order_id LIKE $1 OR customer_id IN (${ofBench})`, [
+    LIKE,
+  ]);
   // Deleting the customers deletes their events, identities and memberships (ON DELETE CASCADE).
   await run('customers', 'DELETE FROM customers WHERE customer_id LIKE $1', [LIKE]);
+  await run('outbox', 'DELETE FROM outbox WHERE topic LIKE $1', [`${BENCH_TOPIC_PREFIX}%`]);
   await run(
     'dedup',
     `DELETE FROM message_dedup WHERE source_key LIKE $1
        OR source_key IN (SELECT id::text FROM sources WHERE name LIKE $1)`,
     [LIKE],
   );
-  await run('offsets', 'DELETE FROM consumer_offsets WHERE consumer_group LIKE $1', [LIKE]);
+  await run('offsets', 'DELETE FROM consumer_offsets WHERE consumer_group LIKE $1 OR topic LIKE $2', [
+    LIKE,
+    `${BENCH_TOPIC_PREFIX}%`,
+  ]);
   await run('sources', 'DELETE FROM sources WHERE name LIKE $1 AND name IS DISTINCT FROM $2', [
     LIKE,
     keepSource ?? null,
@@ -54,55 +68,33 @@ export async function deleteRegistrySubject(registryUrl: string, subject: string
   }
 }
 
-/**
- * A development sink (`make up`) consumes cdp.events with its own group, so it also ingests the
- * bench's HTTP traffic. Returns whether one runs: its consumer group has members right now.
- */
-export async function devSinkActive(kafka: Kafka): Promise<boolean> {
-  const group = sinkConfigSpec.groupId.parse(undefined);
+/** Deletes every Kafka topic and consumer group of any bench run (names starting with the bench prefixes). */
+export async function deleteBenchKafka(kafka: Kafka): Promise<{ topics: number; groups: number }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { groups } = await admin.describeGroups([group]);
-    return (groups[0]?.members.length ?? 0) > 0;
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(BENCH_TOPIC_PREFIX));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => g.startsWith(BENCH_PREFIX));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => {});
+    return { topics: topics.length, groups: groups.length };
   } finally {
     await admin.disconnect();
   }
 }
 
-/**
- * Waits (at most `maxMs`) until the development sink has committed everything on cdp.events up
- * to now, so the bench's traffic it ingested can be deleted with the rest. Returns whether it did.
- */
-export async function waitForDevSink(db: Db, kafka: Kafka, maxMs: number): Promise<boolean> {
-  const group = sinkConfigSpec.groupId.parse(undefined);
-  const admin = kafka.admin();
-  await admin.connect();
-  let high: Map<number, number>;
+/** Best effort: deletes the registry subjects of bench topics (the processors register their dead-letter subjects). */
+export async function deleteBenchSubjects(registryUrl: string): Promise<number> {
+  const base = registryUrl.replace(/\/$/, '');
+  let subjects: string[];
   try {
-    high = new Map((await admin.fetchTopicOffsets(Topics.events)).map((p) => [p.partition, Number(p.high)]));
-  } finally {
-    await admin.disconnect();
+    const res = await fetch(`${base}/subjects`, { signal: AbortSignal.timeout(5_000) });
+    subjects = ((await res.json()) as string[]).filter((s) => s.startsWith(BENCH_TOPIC_PREFIX));
+  } catch {
+    return 0;
   }
-  const deadline = Date.now() + maxMs;
-  let lastReport = 0;
-  for (;;) {
-    const { rows } = await db.query<{ kafka_partition: number; next_offset: number }>(
-      'bench.dev-sink-progress',
-      'SELECT kafka_partition, next_offset FROM consumer_offsets WHERE consumer_group = $1 AND topic = $2',
-      [group, Topics.events],
-    );
-    const at = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
-    let behind = 0;
-    for (const [p, h] of high) behind += Math.max(0, h - (at.get(p) ?? 0));
-    if (behind === 0) return true;
-    if (Date.now() > deadline) return false;
-    if (Date.now() - lastReport > 5_000) {
-      progress(
-        `cleanup: the development sink is ${behind.toLocaleString('en-US')} records behind on ${Topics.events}; waiting`,
-      );
-      lastReport = Date.now();
-    }
-    await sleep(500);
-  }
+  for (const subject of subjects) await deleteRegistrySubject(registryUrl, subject);
+  return subjects.length;
 }

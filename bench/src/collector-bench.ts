@@ -4,7 +4,12 @@
  * against a trivial Node HTTP server in the same run give this machine's HTTP ceiling, the
  * baseline of every ratio.
  */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { repoPath } from '../../services/shared/src/repo-path.js';
 import type { BenchContext } from './context.js';
+import { formatProfile, summariseProfile, type ProfileSummary } from './profile.js';
 import {
   closedLoop,
   describeErrors,
@@ -42,6 +47,9 @@ export interface CollectorRun {
   baselineP99Ms: number;
   p99Ratio: number;
   pacedErrors: number;
+  /** Collector CPU per accepted event, closed loop and paced. */
+  cpuUsPerEventMax: number;
+  cpuUsPerEventPaced: number;
 }
 
 export interface CollectorFigures {
@@ -59,6 +67,8 @@ export interface CollectorFigures {
     p50Ratio: number;
     p99Ratio: number;
     pacedErrors: number;
+    cpuUsPerEventMax: number;
+    cpuUsPerEventPaced: number;
   };
   requestBytes: number;
   connectionsClosedLoop: number;
@@ -72,16 +82,27 @@ export interface RunningCollector {
   port: number;
 }
 
-export async function startCollector(ctx: BenchContext, name = 'collector'): Promise<RunningCollector> {
+/** The collector as a child process on the bench's topics; `nodeArgs` e.g. --cpu-prof. */
+export async function startCollector(
+  ctx: BenchContext,
+  name = 'collector',
+  nodeArgs: string[] = [],
+): Promise<RunningCollector> {
   const port = await freePort();
-  const child = startChild(name, 'dist/services/collector/src/main.js', {
-    COLLECTOR_PORT: String(port),
-    COLLECTOR_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: ctx.opts.databaseUrl,
-    KAFKA_BROKERS: ctx.opts.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: ctx.opts.schemaRegistryUrl,
-  });
+  const child = startChild(
+    name,
+    'dist/services/collector/src/main.js',
+    {
+      COLLECTOR_PORT: String(port),
+      COLLECTOR_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      TOPIC_PREFIX: ctx.prefix,
+      DATABASE_URL: ctx.opts.databaseUrl,
+      KAFKA_BROKERS: ctx.opts.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: ctx.opts.schemaRegistryUrl,
+    },
+    nodeArgs,
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/readyz`);
   return { child, url, port };
@@ -159,6 +180,7 @@ export async function measured(
   server: RunningCollector,
   load: () => Promise<LoadResult>,
   withProduce: boolean,
+  itemsPerRequest = 100,
 ): Promise<LoadResult> {
   const before = withProduce ? await collectorMetrics(server.url) : undefined;
   const cpu0 = cpuSeconds(server.child.proc.pid);
@@ -166,13 +188,17 @@ export async function measured(
   const result = await load();
   const cpu = cpuSeconds(server.child.proc.pid) - cpu0;
   result.serverCpuPercent = round((cpu / ((Date.now() - t0) / 1000)) * 100, 1);
+  // CPU per accepted item, over the whole run (warm-up included, so the requests of the warm-up count too)
+  const accepted = Object.entries(result.statuses).reduce((n, [st, c]) => (st === '200' ? n + c : n), 0);
+  const wholeRun = accepted * ((Date.now() - t0) / 1000 / result.windowSeconds);
+  result.serverCpuUsPerItem = round((cpu * 1e6) / (wholeRun * itemsPerRequest), 1);
   if (withProduce) result.produce = collectorDelta(before, await collectorMetrics(server.url));
   return result;
 }
 
 const fmt = (r: LoadResult, events: number) =>
   `${Math.round(r.okPerSecond * events).toLocaleString('en-US')} events/s accepted, ` +
-  `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}, server CPU ${r.serverCpuPercent}%, bench CPU ${r.client.cpuPercent}%` +
+  `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}, server CPU ${r.serverCpuPercent}% (${r.serverCpuUsPerItem} µs/event), bench CPU ${r.client.cpuPercent}%` +
   (r.produce
     ? `, ${r.produce.requests} produce requests of ${r.produce.meanRecords} records, ${r.produce.meanMs} ms each, ` +
       `collector-side request p50 ${r.produce.serverP50Ms} ms p99 ${r.produce.serverP99Ms} ms`
@@ -202,6 +228,7 @@ export async function runCollectorBench(
           () =>
             closedLoop(t, { connections: opts.maxConnections, seconds: opts.maxSeconds, warmupSeconds: 1 }),
           t === colTarget,
+          events,
         );
 
       progress(
@@ -234,6 +261,7 @@ export async function runCollectorBench(
           t === colTarget ? collector : baseline,
           () => paced(t, { perSecond, seconds: opts.paceSeconds }),
           t === colTarget,
+          events,
         );
       let baselinePaced: LoadResult;
       let collectorPaced: LoadResult;
@@ -269,6 +297,8 @@ export async function runCollectorBench(
         baselineP99Ms: baselinePaced.latencyMs.p99,
         p99Ratio: round(collectorPaced.latencyMs.p99 / baselinePaced.latencyMs.p99, 2),
         pacedErrors: collectorPaced.errors,
+        cpuUsPerEventMax: collectorMax.serverCpuUsPerItem ?? NaN,
+        cpuUsPerEventPaced: collectorPaced.serverCpuUsPerItem ?? NaN,
       });
     }
 
@@ -309,6 +339,14 @@ export async function runCollectorBench(
           2,
         ),
         pacedErrors: m((r) => r.pacedErrors),
+        cpuUsPerEventMax: round(
+          m((r) => r.cpuUsPerEventMax),
+          1,
+        ),
+        cpuUsPerEventPaced: round(
+          m((r) => r.cpuUsPerEventPaced),
+          1,
+        ),
       },
       requestBytes: ctx.http!.templates.meanBytes,
       connectionsClosedLoop: opts.maxConnections,
@@ -318,4 +356,50 @@ export async function runCollectorBench(
   } finally {
     await baseline.child.stop();
   }
+}
+
+export interface CollectorProfile {
+  file: string;
+  seconds: number;
+  acceptedEventsPerSecond: number;
+  summary: ProfileSummary;
+}
+
+/**
+ * BENCH_PROFILE: a collector of its own under `node --cpu-prof`, closed loop at its maximum for
+ * BENCH_PROFILE_SECONDS (after a 2 s warm-up), then stopped so the profile is written; the profile
+ * is kept in bench/results/ and summarised (profile.ts).
+ */
+export async function profileCollector(ctx: BenchContext): Promise<CollectorProfile> {
+  const { opts } = ctx;
+  const dir = mkdtempSync(join(tmpdir(), 'cdp-bench-prof-'));
+  progress(`profile: collector under --cpu-prof, closed loop ${opts.profileSeconds} s`);
+  const c = await startCollector(ctx, 'collector-profiled', ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  let load: LoadResult;
+  try {
+    const target = batchTarget(ctx, c.url);
+    await closedLoop(target, { connections: opts.maxConnections, seconds: 1, warmupSeconds: 1 });
+    load = await closedLoop(target, {
+      connections: opts.maxConnections,
+      seconds: opts.profileSeconds,
+      warmupSeconds: 0,
+    });
+  } finally {
+    await c.child.stop();
+  }
+  const written = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (written.length === 0) throw new Error(`the profiled collector wrote no profile into ${dir}`);
+  // .json: bench/results/*.json is ignored by git
+  const file = repoPath('bench', 'results', 'collector.cpuprofile.json');
+  mkdirSync(dirname(file), { recursive: true });
+  copyFileSync(join(dir, written[0]!), file);
+  rmSync(dir, { recursive: true, force: true });
+  const summary = summariseProfile(file);
+  progress(`profile: ${formatProfile(summary).split('\n').join('\n  ')}`);
+  return {
+    file,
+    seconds: opts.profileSeconds,
+    acceptedEventsPerSecond: round(load.okPerSecond * ctx.opts.batchEvents),
+    summary,
+  };
 }

@@ -32,6 +32,8 @@ export interface Target {
   headers: Record<string, string>;
   /** The body of the next request (called once per request sent). */
   nextBody: () => string;
+  /** Instead of path + nextBody: the path and body of the next request. */
+  nextRequest?: () => { path: string; body: string };
 }
 
 export interface ProduceStats {
@@ -70,6 +72,8 @@ export interface LoadResult {
   client: { cpuPercent: number; loopDelayP99Ms: number };
   /** CPU the server process used during the run, % of one core (Node's main thread is one core). */
   serverCpuPercent?: number;
+  /** The server's CPU per accepted item (event), µs. */
+  serverCpuUsPerItem?: number;
   /** Collector only, from its /metrics: produce requests to Kafka and its own request timing. */
   produce?: ProduceStats;
 }
@@ -157,7 +161,8 @@ function options(
         method: 'POST',
         path: target.path,
         headers: target.headers,
-        setupRequest: (req: RequestParams) => ({ ...req, body: target.nextBody() }),
+        setupRequest: (req: RequestParams) =>
+          target.nextRequest ? { ...req, ...target.nextRequest() } : { ...req, body: target.nextBody() },
       },
     ],
   };
@@ -202,7 +207,11 @@ export async function paced(
   const duration = opts.seconds + rampSeconds;
   const samples: Sample[] = [];
   let sent = 0;
-  const counting: Target = { ...target, nextBody: () => (sent++, target.nextBody()) };
+  const counting: Target = {
+    ...target,
+    nextBody: () => (sent++, target.nextBody()),
+    ...(target.nextRequest ? { nextRequest: () => (sent++, target.nextRequest!()) } : {}),
+  };
   const monitor = clientMonitor();
   const start = Date.now();
   opts.onStart?.();

@@ -20,9 +20,15 @@ export const benchSpec = {
   /** Sink: events produced to the fresh topic. */
   sinkEvents: field.int('BENCH_SINK_EVENTS', 200_000, { min: 1_000, max: 5_000_000 }),
   sinkCustomers: field.int('BENCH_SINK_CUSTOMERS', 20_000, { min: 10, max: 1_000_000 }),
-  /** End to end: target rate (events/s; capped at what the collector sustained) and window. */
-  e2eRate: field.int('BENCH_E2E_RATE', 40_000, { min: 100, max: 1_000_000 }),
-  e2eSeconds: field.int('BENCH_E2E_SECONDS', 20, { min: 2, max: 120 }),
+  /** End to end, stepped: the first rate (events/s), the highest tried, each step's window, steps at most, bisections. */
+  e2eStartRate: field.int('BENCH_E2E_START_RATE', 4_000, { min: 100, max: 1_000_000 }),
+  e2eMaxRate: field.int('BENCH_E2E_MAX_RATE', 80_000, { min: 100, max: 1_000_000 }),
+  e2eStepSeconds: field.int('BENCH_E2E_STEP_SECONDS', 12, { min: 3, max: 120 }),
+  e2eMaxSteps: field.int('BENCH_E2E_MAX_STEPS', 9, { min: 1, max: 30 }),
+  e2eRefine: field.int('BENCH_E2E_REFINE', 2, { min: 0, max: 5 }),
+  /** A CPU profile of the collector at its maximum (node --cpu-prof), summarised in the report. */
+  profile: field.bool('BENCH_PROFILE', false),
+  profileSeconds: field.int('BENCH_PROFILE_SECONDS', 10, { min: 2, max: 120 }),
   /** Hard cap on the whole bench; past it everything is stopped and the bench fails. */
   timeLimitSeconds: field.int('BENCH_TIME_LIMIT_SECONDS', 900, { min: 60, max: 3600 }),
   /** Which phases to run: any of collector, sink, e2e. */

@@ -1,5 +1,5 @@
 /**
- * Child processes of the bench (the collector, the sink, the baseline HTTP server): started with
+ * Child processes of the bench (the collector, the processors, the baseline HTTP server): started with
  * their output in a temporary folder, waited for through their HTTP readiness endpoint, and
  * always stopped: on a normal end, on an error, on SIGINT/SIGTERM, and at process exit.
  */
@@ -25,10 +25,15 @@ export interface Child {
 
 const children = new Set<Child>();
 
-export function startChild(name: string, entry: string, env: Record<string, string>): Child {
+export function startChild(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Child {
   const logFile = join(logDir, `${name}.log`);
   const out: WriteStream = createWriteStream(logFile);
-  const proc = spawn(process.execPath, [repoPath(entry)], {
+  const proc = spawn(process.execPath, [...nodeArgs, repoPath(entry)], {
     cwd: repoPath(),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,25 +73,6 @@ export function startChild(name: string, entry: string, env: Record<string, stri
 }
 
 /** The last lines of a child's output, for error messages. */
-/** The event sink as a child process on `topic` with its own group and ops port. */
-export function startSinkChild(
-  name: string,
-  opts: { databaseUrl: string; kafkaBrokers: string[]; schemaRegistryUrl: string },
-  topic: string,
-  group: string,
-  port: number,
-): Child {
-  return startChild(name, 'dist/services/event-sink/src/main.js', {
-    EVENT_SINK_TOPIC: topic,
-    EVENT_SINK_GROUP: group,
-    EVENT_SINK_PORT: String(port),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: opts.databaseUrl,
-    KAFKA_BROKERS: opts.kafkaBrokers.join(','),
-    SCHEMA_REGISTRY_URL: opts.schemaRegistryUrl,
-  });
-}
-
 export function tail(child: Child, lines = 15): string {
   try {
     return readFileSync(child.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -139,16 +125,4 @@ export async function waitReady(child: Child, url: string, timeoutMs = 60_000): 
   throw new Error(`${child.name} was not ready at ${url} within ${timeoutMs} ms:\n${tail(child)}`);
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; NaN where unavailable. */
-export function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the command name, which is in parentheses and may contain spaces
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return ticks / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return NaN;
-  }
-}
+export { cpuSeconds } from './cpu.js';

@@ -1,10 +1,12 @@
 /**
- * `make bench`: the end-to-end benchmark. Three phases, each repeated BENCH_RUNS times with a
- * baseline measured in the same run (the machine is shared and noisy, so ratios are the figures
- * to compare over time):
- *   1. the collector alone (HTTP -> Kafka), against a trivial Node HTTP server;
+ * `make bench`: the end-to-end benchmark, on topics of its own (TOPIC_PREFIX `cdpbench.<tag>.`).
+ * Three phases, the first two repeated BENCH_RUNS times with a baseline measured in the same run
+ * (the machine is shared and noisy, so ratios are the figures to compare over time):
+ *   1. the collector alone (HTTP -> Kafka), against a trivial Node HTTP server; optionally
+ *      (BENCH_PROFILE=1) a CPU profile of it at its maximum;
  *   2. the event sink (Kafka -> customer_events), against a raw COPY of the same rows;
- *   3. end-to-end freshness (HTTP accept -> committed row), against a Kafka -> PostgreSQL floor.
+ *   3. end to end with every processor, stepping the offered rate to the highest one the pipeline
+ *      sustains, with the CPU of every process, against a Kafka -> PostgreSQL floor.
  * Prints a table, writes bench/results/latest.json, cleans up after itself. Exit codes: 0 measured
  * (goals met or not), 1 could not measure, 2 measured but saw a correctness problem (errors, lost
  * or duplicated rows) under load.
@@ -16,19 +18,24 @@ import { ConfigError } from '../../services/shared/src/config.js';
 import { createLogger } from '../../services/shared/src/logger.js';
 import { createRegistry } from '../../services/shared/src/metrics/registry.js';
 import { createDb } from '../../services/shared/src/pg/gateway.js';
-import { createKafka } from '../../services/shared/src/kafka/client.js';
+import { createKafka, ensureTopics } from '../../services/shared/src/kafka/client.js';
 import { AvroCodec } from '../../services/shared/src/avro/registry.js';
 import { createSource, revokeSource } from '../../services/shared/src/sources/store.js';
 import { resolveCustomers } from '../../services/shared/src/customers/resolve.js';
-import { Topics, valueSubject } from '../../services/shared/src/topics.js';
+import { Topics, topicSpecs, valueSubject } from '../../services/shared/src/topics.js';
 import { repoPath } from '../../services/shared/src/repo-path.js';
 import { assertLoopback, loadBenchOptions, type BenchOptions } from './options.js';
-import { BENCH_PREFIX, HttpWorkload, type BenchContext } from './context.js';
-import { batchTemplates, customerPool } from './workload.js';
-import { runCollectorBench, startCollector, type RunningCollector } from './collector-bench.js';
+import { BENCH_PREFIX, BENCH_TOPIC_PREFIX, HttpWorkload, type BenchContext } from './context.js';
+import { batchTemplates, customerPool, orderTemplates } from './workload.js';
+import {
+  profileCollector,
+  runCollectorBench,
+  startCollector,
+  type RunningCollector,
+} from './collector-bench.js';
 import { runSinkBench } from './sink-bench.js';
 import { runE2eBench } from './e2e-bench.js';
-import { deleteBenchData, devSinkActive, vacuumEvents, waitForDevSink } from './cleanup.js';
+import { deleteBenchData, deleteBenchKafka, deleteBenchSubjects, vacuumEvents } from './cleanup.js';
 import { buildTable, newReport, printTable, writeReport, type Report } from './report.js';
 import { elapsedSeconds, progress } from './log.js';
 import { logDir, stopAll } from './procs.js';
@@ -57,6 +64,7 @@ for (const p of phases) {
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', 't').slice(0, 13);
 const tag = `${stamp}-${randomBytes(2).toString('hex')}`;
 const marker = `${BENCH_PREFIX}${tag}`;
+const prefix = `${BENCH_TOPIC_PREFIX}${tag}.`;
 const report: Report = newReport({
   ...opts,
   databaseUrl: '[set]',
@@ -79,6 +87,7 @@ const ctx: BenchContext = {
   opts,
   tag,
   marker,
+  prefix,
   db,
   kafka,
   codec: new AvroCodec(opts.schemaRegistryUrl),
@@ -101,21 +110,14 @@ async function finish(code: number, error?: Error): Promise<never> {
     await revokeSource(db, ctx.source.name).catch(() => {});
   }
   try {
-    const active = await devSinkActive(kafka);
-    if (active && !error) {
-      progress(
-        'cleanup: waiting (at most 60 s) for the development sink to ingest the bench traffic it reads',
-      );
-      const caughtUp = await waitForDevSink(db, kafka, 60_000);
-      if (!caughtUp) {
-        report.warnings.push(
-          "the development sink (make up) had not ingested all of the bench's HTTP traffic by the end; " +
-            'what it ingests later is deleted at the start of the next bench run',
-        );
-      }
-    }
-    progress("cleanup: deleting the bench's customers, rows, dedup entries and offsets");
-    report.cleanup = await deleteBenchData(db, ctx.source?.name);
+    progress(
+      "cleanup: deleting the bench's topics, groups, subjects, customers, orders, rows, dedup entries and offsets",
+    );
+    report.cleanup = {
+      ...(await deleteBenchKafka(kafka)),
+      subjects: await deleteBenchSubjects(opts.schemaRegistryUrl),
+      ...(await deleteBenchData(db, ctx.source?.name)),
+    };
     await vacuumEvents(db);
   } catch (err) {
     report.warnings.push(`cleanup failed: ${(err as Error).message}`);
@@ -187,16 +189,19 @@ async function main(): Promise<void> {
   );
   await preflight();
 
-  const leftovers = await deleteBenchData(db);
+  const leftovers = { ...(await deleteBenchKafka(kafka)), ...(await deleteBenchData(db)) };
   if (Object.values(leftovers).some((n) => n > 0))
     progress(`removed leftovers of earlier bench runs: ${JSON.stringify(leftovers)}`);
-  if (await devSinkActive(kafka)) {
-    report.warnings.push(
-      "a development event sink (make up) is consuming cdp.events: it ingests the collector phase's traffic while " +
-        'the bench runs and competes for the 2 cores; stop it (make down) for cleaner figures',
-    );
-    progress("note: a development event sink is running and will ingest the bench's HTTP traffic");
-  }
+
+  // The bench's own topics: inputs, their dead-letter topics and the derived topics, as the
+  // bootstrap makes the real ones. The end-to-end phase gets a set of its own, so its processors
+  // start on empty topics instead of the collector phase's millions of records.
+  const makeTopics = async (p: string) => {
+    const specs = topicSpecs.map((t) => ({ ...t, topic: p + t.topic }));
+    await ensureTopics(kafka, specs);
+    progress(`topics: ${p}{${topicSpecs.map((t) => t.topic).join(', ')}}`);
+  };
+  await makeTopics(prefix);
 
   if (phases.has('collector') || phases.has('e2e')) {
     const source = await createSource(db, marker);
@@ -217,34 +222,39 @@ async function main(): Promise<void> {
       probes: probeIds,
       now: Date.now(),
     });
-    ctx.http = new HttpWorkload(templates, customers);
+    const orders = orderTemplates({
+      marker,
+      templates: 8,
+      orders: opts.batchEvents,
+      customers,
+      now: Date.now(),
+    });
+    ctx.http = new HttpWorkload(templates, customers, orders);
     progress(
-      `HTTP workload: ${TEMPLATES} batch templates of ${opts.batchEvents} events, mean ${templates.meanBytes} bytes per request`,
+      `HTTP workload: ${TEMPLATES} batch templates of ${opts.batchEvents} events, mean ${templates.meanBytes} bytes per request ` +
+        `(end to end also one /v1/orders request of ${opts.batchEvents} orders in ${HttpWorkload.ORDERS_EVERY}, mean ${orders.meanBytes} bytes)`,
     );
   }
 
-  // The sink first: the collector phase floods cdp.events, which a development sink (if one
-  // runs) then ingests for a while, competing for the two cores.
+  // The sink first: its raw COPY is the baseline of the end-to-end figure.
   if (phases.has('sink')) report.sink = await runSinkBench(ctx);
 
   let collector: RunningCollector | undefined;
-  if (ctx.http) {
+  if (phases.has('collector')) {
     progress('starting the collector');
     collector = await startCollector(ctx);
+    report.collector = await runCollectorBench(ctx, collector);
+    await collector.child.stop();
   }
-  if (phases.has('collector')) report.collector = await runCollectorBench(ctx, collector!);
+  if (opts.profile && ctx.http) report.profile = await profileCollector(ctx);
   if (phases.has('e2e')) {
-    if (await devSinkActive(kafka)) {
-      progress('e2e: letting the development sink catch up first (at most 90 s)');
-      if (!(await waitForDevSink(db, kafka, 90_000))) {
-        report.warnings.push(
-          'e2e: the development sink was still ingesting the collector phase when e2e started',
-        );
-      }
-    }
-    report.e2e = await runE2eBench(ctx, collector!, report.collector?.median.pacedEventsPerSecond);
+    ctx.prefix = `${prefix}e2e.`;
+    await makeTopics(ctx.prefix);
+    progress('starting the collector for the end-to-end phase');
+    collector = await startCollector(ctx);
+    report.e2e = await runE2eBench(ctx, collector);
+    await collector.child.stop();
   }
-  await collector?.child.stop();
 }
 
 main().then(

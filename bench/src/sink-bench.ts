@@ -23,9 +23,10 @@ import { loadSinkConfig } from '../../services/event-sink/src/config.js';
 import { EARLIEST_EVENT_MS } from '../../services/shared/src/time/occurred-at.js';
 import type { BenchContext } from './context.js';
 import { customerPool, sinkEvents } from './workload.js';
-import { cpuSeconds, freePort, startSinkChild, tail, waitReady, type Child } from './procs.js';
+import { cpuSeconds, tail } from './procs.js';
+import { PROCESSORS, histogram, startProcessor, value } from './processors.js';
 import { progress } from './log.js';
-import { median, parseHistogram, round } from './stats.js';
+import { median, round } from './stats.js';
 import { deleteRegistrySubject, vacuumEvents } from './cleanup.js';
 
 export interface SinkRun {
@@ -73,12 +74,6 @@ export interface SinkFigures {
     startupSeconds: number;
   };
 }
-
-const counter = (text: string, name: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(name) && !l.startsWith('#'))
-    .reduce((n, l) => n + Number(l.trim().split(/\s+/).pop()), 0);
 
 export async function runSinkBench(ctx: BenchContext): Promise<SinkFigures> {
   const { opts, db, kafka, codec, marker } = ctx;
@@ -285,12 +280,15 @@ export async function runSinkBench(ctx: BenchContext): Promise<SinkFigures> {
 /** Runs the sink process over `topic` with `group` until `target` records are committed. */
 async function runSink(ctx: BenchContext, topic: string, group: string, target: number, run: number) {
   const { db, opts } = ctx;
-  const port = await freePort();
   progress(`sink run ${run}/${opts.runs}: event sink process on ${topic}, group ${group}`);
   const spawned = Date.now();
-  const child: Child = startSinkChild(`event-sink-r${run}`, opts, topic, group, port);
+  const sinkProc = await startProcessor(PROCESSORS[0]!, opts, '', group, {
+    name: `event-sink-r${run}`,
+    env: { EVENT_SINK_TOPIC: topic },
+    readyPath: '/healthz',
+  });
+  const child = sinkProc.child;
   try {
-    await waitReady(child, `http://127.0.0.1:${port}/healthz`);
     const committed = async () =>
       Number(
         (
@@ -328,8 +326,8 @@ async function runSink(ctx: BenchContext, topic: string, group: string, target: 
       }
       await sleep(Math.max(0, 50 - (Date.now() - polledAt)));
     }
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const batches = parseHistogram(metrics, 'sink_batch_rows');
+    const metrics = await sinkProc.metricsText();
+    const batches = histogram(metrics, 'batchRows');
     const f = first!;
     const drainCpu = cpuSeconds(child.proc.pid) - f.cpu;
     const drainSeconds = Math.max(0.001, (last - f.at) / 1000);
@@ -341,9 +339,9 @@ async function runSink(ctx: BenchContext, topic: string, group: string, target: 
       cpuPercent: round((drainCpu / Math.max(0.001, (Date.now() - f.at) / 1000)) * 100, 1),
       meanBatchRows: batches && batches.count > 0 ? batches.sum / batches.count : NaN,
       batches: batches?.count ?? 0,
-      deadLettered: counter(metrics, 'sink_dead_lettered_total'),
-      duplicates: counter(metrics, 'sink_duplicates_dropped_total'),
-      retries: counter(metrics, 'sink_batch_retries_total'),
+      deadLettered: value(metrics, 'deadLettered') || 0,
+      duplicates: value(metrics, 'duplicates') || 0,
+      retries: value(metrics, 'retries') || 0,
     };
     progress(
       `  sink: ${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s after its first commit ` +

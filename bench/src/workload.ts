@@ -244,7 +244,7 @@ export function segmentEvent(rnd: () => number, o: EventOptions): Json {
   const place = pick(rnd, PLACES);
   const ip = `203.0.113.${1 + Math.floor(rnd() * 250)}`;
   const who: Json = o.customer.isUser
-    ? { userId: o.customer.id, anonymousId: `anon-${o.customer.id.slice(-8)}` }
+    ? { userId: o.customer.id, anonymousId: `${o.customer.id}-anon` }
     : { anonymousId: o.customer.id };
   const base: Json = {
     type,
@@ -340,9 +340,86 @@ export function segmentEvent(rnd: () => number, o: EventOptions): Json {
   return { ...base, event, properties, context };
 }
 
+/** A Segment identify of a known user, linking the anonymous id its browser used, with traits. */
+export function identifyEvent(
+  rnd: () => number,
+  o: { messageId: string; userId: string; timestamp: number },
+): Json {
+  const place = pick(rnd, PLACES);
+  const first = pick(rnd, ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances']);
+  const last = pick(rnd, ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen']);
+  return {
+    type: 'identify',
+    messageId: o.messageId,
+    userId: o.userId,
+    anonymousId: `${o.userId}-anon`,
+    timestamp: new Date(o.timestamp).toISOString(),
+    traits: {
+      email: `${o.userId}@example.com`,
+      firstName: first,
+      lastName: last,
+      name: `${first} ${last}`,
+      phone: `+1555${String(Math.floor(rnd() * 1e7)).padStart(7, '0')}`,
+      address: { city: place.city, country: place.country },
+      plan: pick(rnd, ['free', 'plus', 'pro']),
+    },
+    context: {
+      ip: `203.0.113.${1 + Math.floor(rnd() * 250)}`,
+      userAgent: pick(rnd, BROWSER_AGENTS),
+      locale: place.locale,
+      timezone: place.timezone,
+      library: { name: 'analytics.js', version: 'npm:next-1.70.0' },
+    },
+    integrations: {},
+  };
+}
+
+/** One /v1/orders order (the seed's column names) of a known user, with its items. */
+export function orderRecord(
+  rnd: () => number,
+  o: { orderId: string; messageId: string; userId: string; at: number },
+): Json {
+  const items = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => {
+    const p = pick(rnd, PRODUCTS);
+    const quantity = 1 + Math.floor(rnd() * 2);
+    return {
+      product_id: p.product_id,
+      product_name: p.name,
+      product_category: p.category,
+      product_sku: p.sku,
+      product_brand: p.brand,
+      unit_price: p.price,
+      quantity,
+      total_price: Math.round(p.price * quantity * 100) / 100,
+    };
+  });
+  const subtotal = Math.round(items.reduce((s, i) => s + i.total_price, 0) * 100) / 100;
+  const tax = Math.round(subtotal * 8) / 100;
+  return {
+    messageId: o.messageId,
+    userId: o.userId,
+    order_id: o.orderId,
+    order_status: pick(rnd, ['confirmed', 'confirmed', 'shipped', 'delivered']),
+    order_total: Math.round((subtotal + tax) * 100) / 100,
+    subtotal,
+    tax_amount: tax,
+    currency: 'USD',
+    ordered_at: new Date(o.at).toISOString(),
+    shipping_country: pick(rnd, PLACES).country,
+    payment_method: pick(rnd, ['card', 'paypal', 'apple_pay']),
+    order_source: 'web',
+    items,
+  };
+}
+
+/** Share of the batch items that are identify calls (the rest: page, track, screen). */
+export const IDENTIFY_SHARE = 0.02;
+
 export interface BatchTemplates {
   /** JSON bodies with REQUEST_TOKEN in every messageId. */
   bodies: string[];
+  /** Items (events, orders) per body. */
+  events: number;
   /** Average body size in bytes. */
   meanBytes: number;
 }
@@ -380,18 +457,53 @@ export function batchTemplates(opts: {
         continue;
       }
       const k = skewedIndex(rnd, opts.customers.ids.length);
+      const messageId = `${opts.marker}-${REQUEST_TOKEN}-${i}`;
+      const timestamp = opts.now - Math.floor(rnd() * 30_000);
+      if (opts.customers.isUser[k] && rnd() < IDENTIFY_SHARE / 0.7) {
+        batch.push(identifyEvent(rnd, { messageId, userId: opts.customers.ids[k]!, timestamp }));
+        continue;
+      }
       batch.push(
         segmentEvent(rnd, {
-          messageId: `${opts.marker}-${REQUEST_TOKEN}-${i}`,
+          messageId,
           customer: { id: opts.customers.ids[k]!, isUser: opts.customers.isUser[k]! },
-          timestamp: opts.now - Math.floor(rnd() * 30_000),
+          timestamp,
         }),
       );
     }
     bodies.push(JSON.stringify({ batch, sentAt: new Date(opts.now).toISOString() }));
   }
   const meanBytes = Math.round(bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / bodies.length);
-  return { bodies, meanBytes };
+  return { bodies, events: opts.events, meanBytes };
+}
+
+/**
+ * Bodies for POST /v1/orders, `{"orders": [...]}` of `orders` orders each, with REQUEST_TOKEN in
+ * every order id and messageId. Orders are of known users (70% of the pool).
+ */
+export function orderTemplates(opts: {
+  marker: string;
+  templates: number;
+  orders: number;
+  customers: CustomerPool;
+  now: number;
+}): BatchTemplates {
+  const rnd = prng(99);
+  const users = opts.customers.ids.filter((_, i) => opts.customers.isUser[i]);
+  const bodies: string[] = [];
+  for (let t = 0; t < opts.templates; t++) {
+    const orders = Array.from({ length: opts.orders }, (_, i) =>
+      orderRecord(rnd, {
+        orderId: `${opts.marker}-o${REQUEST_TOKEN}-${i}`,
+        messageId: `${opts.marker}-${REQUEST_TOKEN}-o${i}`,
+        userId: users[skewedIndex(rnd, users.length)]!,
+        at: opts.now - Math.floor(rnd() * 30_000),
+      }),
+    );
+    bodies.push(JSON.stringify({ orders }));
+  }
+  const meanBytes = Math.round(bodies.reduce((n, b) => n + Buffer.byteLength(b), 0) / bodies.length);
+  return { bodies, events: opts.orders, meanBytes };
 }
 
 /** `count` Segment events for the sink bench (produced straight to Kafka, no HTTP). */

@@ -6,6 +6,11 @@ export const collectorConfigSpec = {
   host: field.string('COLLECTOR_HOST', '0.0.0.0'),
   /** Trust X-Forwarded-For only behind a proxy we run: `true`, a hop count, or a list of proxy addresses. */
   trustProxy: field.string('TRUST_PROXY', 'false'),
+  /**
+   * The Kafka client the collector produces with: `platformatic` (@platformatic/kafka, idempotent;
+   * a third to a half of kafkajs's CPU per record, see bench/README.md) or `kafkajs`.
+   */
+  kafkaClient: field.oneOf('COLLECTOR_KAFKA_CLIENT', ['platformatic', 'kafkajs'] as const, 'platformatic'),
   produceTimeoutMs: field.int('PRODUCE_TIMEOUT_MS', 5_000, { min: 100, max: 60_000 }),
   lingerMs: field.int('PRODUCE_LINGER_MS', 2, { min: 0, max: 1_000 }),
   /** Past this many events accepted but not yet acknowledged by Kafka, requests get 503 at once. */

@@ -3,13 +3,13 @@ import { loadCollectorConfig } from './config.js';
 import { buildApp } from './app.js';
 import { RecordEncoder } from './encoder.js';
 import { SourceCache } from './source-cache.js';
+import { createCollectorProducer } from './producer.js';
 import { createCollectorMetrics } from './metrics.js';
 import { createLogger } from '../../shared/src/logger.js';
 import { Lifecycle } from '../../shared/src/lifecycle.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { AvroCodec } from '../../shared/src/avro/registry.js';
-import { createKafka, createProducer } from '../../shared/src/kafka/client.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
 import { findSourceByKeyHash } from '../../shared/src/sources/store.js';
 import { configOrExit } from '../../shared/src/config.js';
@@ -26,25 +26,8 @@ const metrics = createCollectorMetrics(registry);
 const db = createDb({ connectionString: config.databaseUrl, service: 'collector', registry, max: 4 });
 lifecycle.onStop('postgres', () => db.end());
 
-// The HTTP answer is bounded by PRODUCE_TIMEOUT_MS (the publisher's timer), not by kafkajs: its
-// up to three attempts may each take that long. So a request answered 503 can still reach Kafka
-// later; the client's retry is then a duplicate, which the processors drop by messageId.
-const kafka = createKafka({
-  brokers: config.kafkaBrokers,
-  clientId: 'cdp-collector',
-  logger,
-  requestTimeoutMs: config.produceTimeoutMs,
-  retries: 2,
-});
-// Not idempotent: kafkajs rolls an idempotent producer's sequence numbers back when a produce
-// times out, although the broker may still write that batch (a hung broker resuming). The next
-// batch then reuses those numbers and the broker drops it as a duplicate while acknowledging it:
-// a 200 for records that are not in Kafka. Without idempotence a timed-out batch can at worst be
-// written twice, and duplicates are dropped downstream by messageId, as for any client retry.
-const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
-let producerConnected = false;
-producer.on(producer.events.CONNECT, () => (producerConnected = true));
-producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+const producer = createCollectorProducer(config, logger);
+logger.info({ client: producer.client, idempotent: producer.idempotent }, 'kafka producer');
 
 const encoder = new RecordEncoder(new AvroCodec(config.schemaRegistryUrl), config.topicPrefix);
 const sources = new SourceCache((hash) => findSourceByKeyHash(db, hash), config.sourceCacheTtlMs);
@@ -54,6 +37,8 @@ const publisher = new BatchingPublisher(producer, {
   maxBatchRecords: 5_000,
   timeoutMs: config.produceTimeoutMs,
   maxPendingRecords: config.maxPendingEvents,
+  // One produce request at a time; what arrives meanwhile goes together in the next one.
+  maxInFlight: 1,
   onFlush: (records, seconds, ok) => {
     metrics.produceSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);
     metrics.produceBatchRecords.observe(records);
@@ -64,7 +49,7 @@ const app = await buildApp(config, {
   logger,
   registry,
   metrics,
-  isReady: () => encoder.loaded && producerConnected && !lifecycle.isStopping,
+  isReady: () => encoder.loaded && producer.isConnected() && !lifecycle.isStopping,
   resolveSource: (key) => sources.resolve(key),
   encode: (o) => encoder.encode(o),
   publish: (records) => publisher.publish(records),

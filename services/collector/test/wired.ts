@@ -1,8 +1,9 @@
 /**
  * The collector wired as main.ts wires it, in-process, on real servers: RecordEncoder over a real
- * AvroCodec, BatchingPublisher over a real acks=all producer (not idempotent, as main.ts explains),
+ * AvroCodec, BatchingPublisher over the real acks=all producer of producer.ts,
  * SourceCache over the real database with a source of its own. Only the listening is left to the
- * test (inject, or listen on port 0). Keep it in step with main.ts.
+ * test (inject, or listen on port 0). Keep it in step with main.ts. The producer is the one
+ * COLLECTOR_KAFKA_CLIENT names (default @platformatic/kafka, idempotent), as in main.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
@@ -12,7 +13,8 @@ import { RecordEncoder } from '../src/encoder.js';
 import { SourceCache } from '../src/source-cache.js';
 import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { BatchingPublisher } from '../../shared/src/kafka/batching-publisher.js';
-import { createKafka, createProducer, type Kafka, type Producer } from '../../shared/src/kafka/client.js';
+import { createKafka, type Kafka } from '../../shared/src/kafka/client.js';
+import { createCollectorProducer, type CollectorProducer } from '../src/producer.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { createDb, type Db } from '../../shared/src/pg/gateway.js';
 import {
@@ -27,7 +29,7 @@ export interface WiredCollector {
   app: FastifyInstance;
   config: CollectorConfig;
   kafka: Kafka;
-  producer: Producer;
+  producer: CollectorProducer;
   publisher: BatchingPublisher;
   codec: AvroCodec;
   source: Source;
@@ -60,8 +62,7 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
     // them later.
     closers.push(() => revokeSource(db, created.name));
 
-    // As main.ts: a short retry budget inside kafkajs and a request timeout of PRODUCE_TIMEOUT_MS,
-    // so a produce to a dead broker fails inside the HTTP deadline.
+    // For the test's own reads of the topics (admin, consumers).
     const kafka = createKafka({
       brokers: config.kafkaBrokers,
       clientId: randomName('collector-it'),
@@ -69,7 +70,7 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
       requestTimeoutMs: config.produceTimeoutMs,
       retries: 2,
     });
-    const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
+    const producer = createCollectorProducer(config, logger, randomName('collector-it'));
     await producer.connect();
     closers.push(() => producer.disconnect());
 
@@ -82,6 +83,8 @@ export async function wiredCollector(env: Record<string, string> = {}): Promise<
       lingerMs: config.lingerMs,
       maxBatchRecords: 5_000,
       timeoutMs: config.produceTimeoutMs,
+      maxPendingRecords: config.maxPendingEvents,
+      maxInFlight: 1,
       onFlush: (records, seconds, ok) => {
         flushes.push({ records, ok });
         metrics.produceSeconds.observe({ result: ok ? 'ok' : 'error' }, seconds);

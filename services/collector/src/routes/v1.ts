@@ -10,6 +10,7 @@ import { mapSegmentMessage, type Outgoing } from '../mapping/segment.js';
 import { mapOrder } from '../mapping/order.js';
 import { mapCampaignEvent } from '../mapping/campaign-event.js';
 import { writeKeyOf } from '../source-cache.js';
+import { jsonLargerThan } from '../event-size.js';
 import {
   batchSchema,
   campaignEventsBodySchema,
@@ -221,7 +222,7 @@ function encodeAll(
 ): OutRecord[] {
   if (items.length > 1) {
     const tooLarge = items
-      .filter(({ item }) => Buffer.byteLength(JSON.stringify(item)) > maxEventBytes)
+      .filter(({ item }) => jsonLargerThan(item, maxEventBytes))
       .map(({ at }) => ({ field: at, message: `event is larger than ${maxEventBytes} bytes` }));
     if (tooLarge.length > 0) throw new ApiError(413, 'too_large', 'an event is too large', tooLarge);
   }
