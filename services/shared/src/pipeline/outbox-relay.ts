@@ -16,6 +16,7 @@ export interface RelayOptions {
   batchRows?: number;
   onRelayed?: (count: number) => void;
   onPending?: (count: number) => void;
+  onDeadLettered?: (count: number) => void;
   /** Failure testing only: runs after Kafka acknowledged a pass, before its rows are deleted. */
   afterPublish?: () => void;
 }
@@ -25,8 +26,9 @@ export interface RelayOptions {
 const RELAY_LOCK = 0x6364_7001;
 
 /**
- * Relays outbox rows to Kafka in id order: in one transaction it takes the relay lock, reads a
- * slice, produces it (acks=all) and deletes it. A crash after the produce and before the COMMIT
+ * Relays outbox rows to Kafka in id order (insert order; per customer that is commit order, as a
+ * processor locks the customer's row before writing its change): in one transaction it takes the
+ * relay lock, reads a slice, produces it (acks=all) and deletes it. A crash after the produce and before the COMMIT
  * produces the slice again on the next pass with the same change ids, which consumers
  * de-duplicate on: at least once on the wire, exactly once per change id.
  */
@@ -35,6 +37,8 @@ export class OutboxRelay {
   private woken = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  /** Topics Kafka refused, and when to try them again. */
+  private readonly retryAt = new Map<string, { at: number; attempt: number }>();
 
   constructor(private readonly opts: RelayOptions) {}
 
@@ -64,33 +68,41 @@ export class OutboxRelay {
 
   /**
    * One pass until the outbox is empty (or another instance holds the relay). A topic Kafka refuses
-   * (deleted, not created yet) is left for the next pass; it does not hold up the other topics.
+   * (deleted, not created yet, the broker down) is left for a later pass, with backoff; it holds up
+   * neither the other topics nor the next passes. A record Kafka refuses for good (too large for
+   * its topic) is moved to outbox_dead_letters with the error.
    */
   async drain(): Promise<{ relayed: number; stuck: string[] }> {
-    const stuck = new Set<string>();
+    const now = Date.now();
+    const skip = new Set([...this.retryAt].filter(([, r]) => r.at > now).map(([topic]) => topic));
+    const failed = new Set<string>();
     let relayed = 0;
     for (;;) {
-      const slice = await this.relaySlice(stuck);
+      const slice = await this.relaySlice(new Set([...skip, ...failed]), failed);
       if (slice === undefined) break;
       relayed += slice.relayed;
       if (slice.read < (this.opts.batchRows ?? 500)) break;
     }
-    return { relayed, stuck: [...stuck] };
+    for (const topic of failed) {
+      const attempt = (this.retryAt.get(topic)?.attempt ?? 0) + 1;
+      this.retryAt.set(topic, { at: Date.now() + backoffMs(attempt, 30_000, 500), attempt });
+    }
+    for (const topic of this.retryAt.keys())
+      if (!failed.has(topic) && !skip.has(topic)) this.retryAt.delete(topic);
+    return { relayed, stuck: [...failed, ...skip] };
   }
 
   private async run(): Promise<void> {
     for (let attempt = 0; !this.stopped;) {
       this.woken = false;
-      let waitMs = this.opts.pollMs ?? 1_000;
       try {
         const { stuck } = await this.drain();
-        if (stuck.length > 0) {
-          waitMs = Math.max(waitMs, backoffMs(attempt++, 30_000, 500));
+        if (stuck.length > 0)
           this.opts.logger.warn(
-            { topics: stuck, retryInMs: waitMs },
-            'Kafka refused outbox records for these topics; they stay in the outbox and are retried',
+            { topics: stuck },
+            'Kafka refused outbox records for these topics; they stay in the outbox and are retried with backoff',
           );
-        } else attempt = 0;
+        attempt = 0;
       } catch (err) {
         this.opts.logger.warn(
           { attempt, err: { message: (err as Error).message } },
@@ -101,7 +113,7 @@ export class OutboxRelay {
       }
       if (this.woken || this.stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
+        const timer = setTimeout(resolve, this.opts.pollMs ?? 1_000);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
@@ -111,8 +123,11 @@ export class OutboxRelay {
     }
   }
 
-  /** undefined: another instance is relaying. Rows of `stuck` topics are skipped (and added to). */
-  private relaySlice(stuck: Set<string>): Promise<{ read: number; relayed: number } | undefined> {
+  /** undefined: another instance is relaying. Rows of `skip` topics are left; topics that fail go to `failed`. */
+  private relaySlice(
+    skip: Set<string>,
+    failed: Set<string>,
+  ): Promise<{ read: number; relayed: number } | undefined> {
     const limit = this.opts.batchRows ?? 500;
     return this.opts.db.transaction('outbox.relay', async (tx) => {
       const { rows: lock } = await tx.query<{ ok: boolean }>(
@@ -121,19 +136,13 @@ export class OutboxRelay {
         [RELAY_LOCK, this.opts.producer],
       );
       if (!lock[0]!.ok) return undefined;
-      const { rows } = await tx.query<{
-        id: number;
-        change_id: string;
-        topic: string;
-        record_key: string | null;
-        record_value: Buffer;
-      }>(
+      const { rows } = await tx.query<OutboxRow>(
         'outbox.read',
         `SELECT id, change_id, topic, record_key, record_value FROM outbox
          WHERE producer = $3 AND NOT (topic = ANY($2::text[])) ORDER BY id LIMIT $1`,
-        [limit, [...stuck], this.opts.producer],
+        [limit, [...skip], this.opts.producer],
       );
-      const byTopic = new Map<string, typeof rows>();
+      const byTopic = new Map<string, OutboxRow[]>();
       for (const r of rows) {
         let list = byTopic.get(r.topic);
         if (!list) byTopic.set(r.topic, (list = []));
@@ -142,35 +151,112 @@ export class OutboxRelay {
       // One produce per topic, one after the other: order holds within a topic (and so per key),
       // and a topic Kafka refuses fails alone.
       const sent: number[] = [];
+      const refused: { row: OutboxRow; error: string }[] = [];
       for (const [topic, list] of byTopic) {
-        try {
-          await this.opts.publish(
-            list.map((r) => ({
-              topic: r.topic,
-              key: r.record_key,
-              value: r.record_value,
-              headers: { [CHANGE_ID_HEADER]: r.change_id },
-            })),
-          );
-          sent.push(...list.map((r) => r.id));
-        } catch {
-          stuck.add(topic);
-        }
+        const outcome = await this.send(list);
+        sent.push(...outcome.sent);
+        refused.push(...outcome.refused);
+        if (outcome.retry) failed.add(topic);
       }
-      if (sent.length > 0) {
-        this.opts.afterPublish?.();
-        await tx.query('outbox.delete', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])', [sent]);
+      if (sent.length > 0) this.opts.afterPublish?.();
+      if (refused.length > 0) {
+        await tx.query(
+          'outbox.dead-letter',
+          `INSERT INTO outbox_dead_letters (id, change_id, topic, record_key, record_value, producer, created_at, error)
+           SELECT o.id, o.change_id, o.topic, o.record_key, o.record_value, o.producer, o.created_at, e.error
+           FROM outbox o JOIN unnest($1::bigint[], $2::text[]) AS e(id, error) ON e.id = o.id`,
+          [refused.map((r) => r.row.id), refused.map((r) => r.error)],
+        );
+        for (const r of refused)
+          this.opts.logger.error(
+            { topic: r.row.topic, changeId: r.row.change_id, error: r.error },
+            'Kafka refused an outbox record for good; moved it to outbox_dead_letters',
+          );
+        this.opts.onDeadLettered?.(refused.length);
+      }
+      const done = [...sent, ...refused.map((r) => r.row.id)];
+      if (done.length > 0) {
+        await tx.query('outbox.delete', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
         this.opts.onRelayed?.(sent.length);
       }
-      if (rows.length < limit) {
-        const { rows: left } = await tx.query<{ n: number }>(
-          'outbox.pending',
-          'SELECT count(*)::int AS n FROM outbox WHERE producer = $1',
-          [this.opts.producer],
-        );
-        this.opts.onPending?.(left[0]!.n - sent.length);
-      }
+      const { rows: left } = await tx.query<{ n: number }>(
+        'outbox.pending',
+        'SELECT count(*)::int AS n FROM outbox WHERE producer = $1',
+        [this.opts.producer],
+      );
+      this.opts.onPending?.(left[0]!.n);
       return { read: rows.length, relayed: sent.length };
     });
   }
+
+  /**
+   * Produces one topic's rows. A refusal Kafka calls final (not retriable) is narrowed down to the
+   * records it concerns by sending them one at a time; anything else leaves the topic for later.
+   */
+  private async send(
+    list: OutboxRow[],
+  ): Promise<{ sent: number[]; refused: { row: OutboxRow; error: string }[]; retry: boolean }> {
+    try {
+      await this.opts.publish(list.map(toRecord));
+      return { sent: list.map((r) => r.id), refused: [], retry: false };
+    } catch (err) {
+      if (!isFinalRefusal(err)) return { sent: [], refused: [], retry: true };
+    }
+    const sent: number[] = [];
+    const refused: { row: OutboxRow; error: string }[] = [];
+    for (const [i, row] of list.entries()) {
+      try {
+        await this.opts.publish([toRecord(row)]);
+        sent.push(row.id);
+      } catch (err) {
+        if (!isFinalRefusal(err)) return { sent, refused, retry: i < list.length };
+        refused.push({ row, error: errorText(err) });
+      }
+    }
+    return { sent, refused, retry: false };
+  }
 }
+
+type OutboxRow = {
+  id: number;
+  change_id: string;
+  topic: string;
+  record_key: string | null;
+  record_value: Buffer;
+};
+
+const toRecord = (r: OutboxRow): OutRecord => ({
+  topic: r.topic,
+  key: r.record_key,
+  value: r.record_value,
+  headers: { [CHANGE_ID_HEADER]: r.change_id },
+});
+
+// Refusals of the records themselves, which no retry changes (a missing topic or a broker that is
+// down is not among them: those wait for the topic or the broker).
+const FINAL_RECORD_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+]);
+
+/** Kafka refused the records themselves (e.g. MESSAGE_TOO_LARGE), somewhere in the cause chain. */
+function isFinalRefusal(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; depth++) {
+    if (typeof e.type === 'string' && FINAL_RECORD_ERRORS.has(e.type)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+const errorText = (err: unknown): string => {
+  const parts: string[] = [];
+  for (
+    let e = err as { message?: unknown; cause?: unknown } | undefined, d = 0;
+    e && d < 5;
+    d++, e = e.cause as typeof e
+  )
+    if (typeof e.message === 'string') parts.push(e.message);
+  return parts.join(': ').slice(0, 2_000);
+};

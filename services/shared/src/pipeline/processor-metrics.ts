@@ -69,9 +69,14 @@ export function createProcessorMetrics(registry: Registry) {
       help: 'Derived records produced to Kafka from the outbox (by this instance)',
       registers,
     }),
+    outboxDeadLettered: new Counter({
+      name: 'processor_outbox_dead_lettered_total',
+      help: 'Outbox records Kafka refused for good (too large for their topic), moved to outbox_dead_letters',
+      registers,
+    }),
     outboxPending: new Gauge({
       name: 'processor_outbox_pending',
-      help: 'Outbox rows waiting to be relayed, as of the last relay pass',
+      help: "This processor's outbox rows waiting to be relayed, as of the last relay pass",
       registers,
     }),
   };

@@ -101,6 +101,7 @@ export async function runProcessor<T, C>(
     logger,
     onRelayed: (n) => metrics.outboxRelayed.inc(n),
     onPending: (n) => metrics.outboxPending.set(n),
+    onDeadLettered: (n) => metrics.outboxDeadLettered.inc(n),
     ...(config.faultKillAroundRelay === 2 ? { afterPublish: killSelf } : {}),
   });
   if (!dieBeforeRelay) relay.start();
