@@ -10,6 +10,7 @@ import { harness, batchOf, countOf } from '../../shared/test/processor-harness.j
 import { createEventSink } from '../src/sink.js';
 import { createSinkMetrics } from '../src/metrics.js';
 import { PartitionCache } from '../src/partitions.js';
+import { REPLAY_FOR_HEADER } from '../../shared/src/pipeline/dead-letter.js';
 import { codec, encode, privateTopic, testEvents } from './support.js';
 
 const dbA = createDb({ connectionString: config.databaseUrl, service: 'sink-a', registry: new Registry() });
@@ -96,3 +97,27 @@ t.test('two instances create the same new month partition at once', async (t) =>
   );
   t.equal(rows[0]!.n, 1, 'one partition, attached');
 });
+
+t.test(
+  'a replayed record addressed to another processor is skipped; one for this processor lands',
+  async (t) => {
+    const topic = await privateTopic(1);
+    const [mine, theirs] = testEvents(2);
+    const batch = batchOf(topic, [await encode(mine!), await encode(theirs!)]);
+    batch.messages[0]!.headers = { [REPLAY_FOR_HEADER]: Buffer.from('event-sink') };
+    batch.messages[1]!.headers = { [REPLAY_FOR_HEADER]: Buffer.from('orders') };
+    const sink = await sinkOn(dbA, topic, randomName('group'));
+    await sink.applier.handle(batch);
+    const { rows } = await dbA.query<{ message_id: string }>(
+      'test.replayed',
+      'SELECT message_id FROM customer_events WHERE message_id = ANY($1)',
+      [[mine!.messageId, theirs!.messageId]],
+    );
+    t.same(
+      rows.map((r) => r.message_id),
+      [mine!.messageId],
+      "only the sink's own dead letter is applied again",
+    );
+    t.equal(await countOf(sink.metrics.dropped, { reason: 'replayed-for-another-processor' }), 1);
+  },
+);

@@ -26,7 +26,11 @@ export function idOf(v: unknown): string | null {
 }
 
 /** The dead letter of an id longer than `limit` characters (code points), or null when it fits. */
-export function idTooLong(what: string, id: string | null, limit: number = ID_LIMITS.id): Result<never> | null {
+export function idTooLong(
+  what: string,
+  id: string | null,
+  limit: number = ID_LIMITS.id,
+): Result<never> | null {
   return id !== null && codePointLength(id) > limit
     ? dlq('impossible-value', `${what} is longer than ${limit} characters`)
     : null;

@@ -27,7 +27,10 @@ t.test('dedupIdsOf: messageId required, sourceId else the Kafka source key', asy
   t.same(dedupIdsOf('m-1', 'src'), { ok: true, value: { messageId: 'm-1', sourceKey: 'src' } });
   t.same(dedupIdsOf('m-1', null), { ok: true, value: { messageId: 'm-1', sourceKey: KAFKA_SOURCE_KEY } });
   t.same(dedupIdsOf('m-1', ''), { ok: true, value: { messageId: 'm-1', sourceKey: 'kafka' } });
-  t.same(dedupIdsOf('m\u0000', 's\u0000'), { ok: true, value: { messageId: 'm\uFFFD', sourceKey: 's\uFFFD' } });
+  t.same(dedupIdsOf('m\u0000', 's\u0000'), {
+    ok: true,
+    value: { messageId: 'm\uFFFD', sourceKey: 's\uFFFD' },
+  });
   t.ok(dedupIdsOf('m'.repeat(255), 's'.repeat(100)).ok, 'both at their limits');
   for (const messageId of ['', null, 'm'.repeat(256)]) {
     t.same(dedupIdsOf(messageId, null), {

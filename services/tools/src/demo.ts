@@ -255,7 +255,12 @@ await runCli('demo', async (say) => {
     );
     say('profiles (identify traits filled, anonymous browsing merged into the known customer):');
     console.table(profiles.rows);
-    const byStatus = await db.query<{ order_status: string; orders: number; total: string; first_orders: number }>(
+    const byStatus = await db.query<{
+      order_status: string;
+      orders: number;
+      total: string;
+      first_orders: number;
+    }>(
       'demo.orders',
       `SELECT order_status, count(*)::int AS orders, sum(order_total)::text AS total,
               count(*) FILTER (WHERE is_first_order)::int AS first_orders

@@ -21,6 +21,7 @@ import {
   terminalSafe,
 } from '../src/dlq/format.js';
 import { REPLAYED_FROM_HEADER, replayMessage } from '../src/dlq/replay-message.js';
+import { REPLAY_FOR_HEADER } from '../../shared/src/pipeline/dead-letter.js';
 import { matches, selects } from '../src/dlq/select.js';
 import { parseDuration, parseSince } from '../src/dlq/time.js';
 
@@ -332,6 +333,7 @@ t.test('the replayed record', async (t) => {
     a: [Buffer.from('1'), Buffer.from('2')],
     empty: undefined,
     [REPLAYED_FROM_HEADER]: Buffer.from('cdp.events.dlq:3'),
+    [REPLAY_FOR_HEADER]: Buffer.from(l.service),
   });
   t.ok('empty' in m.headers!, 'a header without a value stays');
   t.equal(

@@ -57,7 +57,7 @@ async function deadLetter(
   topic: string,
   letters: { message: KafkaMessage; reason: string; errors: string[]; partition?: number }[],
 ): Promise<void> {
-  const deadLetters = new DeadLetters(codec, 'dlq-test');
+  const deadLetters = new DeadLetters(codec, 'event-sink');
   await deadLetters.load(topic);
   const records = [];
   for (const l of letters)
@@ -140,7 +140,7 @@ t.test('list: a line per dead letter, counts by reason, nothing personal', async
   t.match(
     row(0),
     new RegExp(
-      `^0 +\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z +${topic.replace(/\./g, '\\.')}/0@100 +future-timestamp +dlq-test +"timestamp is 3 days ahead of receivedAt" +TRACK "Product Viewed" messageId=${fixedA!.messageId}$`,
+      `^0 +\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z +${topic.replace(/\./g, '\\.')}/0@100 +future-timestamp +event-sink +"timestamp is 3 days ahead of receivedAt" +TRACK "Product Viewed" messageId=${fixedA!.messageId}$`,
     ),
   );
   t.match(row(1), /impossible-value .* TRACK "Order Completed" messageId=/);
@@ -223,7 +223,7 @@ t.test('show: the whole envelope, the payload decoded or its bytes and why not',
   t.match(event, new RegExp(`^dead letter ${dlqName.replace(/\./g, '\\.')} offset 0 \\(partition 0\\)`));
   t.match(
     event,
-    /reason +future-timestamp\n +errors +timestamp is 3 days ahead of receivedAt\n +attempts +1\n +service +dlq-test/,
+    /reason +future-timestamp\n +errors +timestamp is 3 days ahead of receivedAt\n +attempts +1\n +service +event-sink/,
   );
   t.match(event, new RegExp(`key +"${fixedA!.userId}"`), 'the key, on request');
   t.match(event, /headers +cdp-source: "web-shop"/);
@@ -309,6 +309,7 @@ t.test('replay: original bytes, key and headers back to the original topic', asy
     'cdp-source': 'web-shop',
     trace: 't-1',
     [REPLAYED_FROM_HEADER]: `${dlqName}:1`,
+    'cdp-replay-for': 'event-sink',
   });
 
   const undecodable = await dlq(topic, 'replay', topic, '--all', '--dry-run');

@@ -7,7 +7,7 @@ import { readOffsets } from '../pg/offsets.js';
 import { sleep } from '../retry.js';
 import { appliedOffset } from './applied-offset.js';
 import { commitPartitionBatch, REFUSED_BY_DATABASE } from './commit-batch.js';
-import type { DeadLetters } from './dead-letter.js';
+import { REPLAY_FOR_HEADER, type DeadLetters } from './dead-letter.js';
 import { dropDuplicates } from './dedup.js';
 import { transactionOutbox, type Outbox } from './outbox.js';
 import type { PartitionBatch } from './partition-consumer.js';
@@ -138,6 +138,9 @@ export class BatchApplier<T, C> {
    * outage) dead-letters the record instead of stopping the process.
    */
   private async decode(message: KafkaMessage, topic: string): Promise<Step<T>> {
+    const replayFor = message.headers?.[REPLAY_FOR_HEADER];
+    if (replayFor !== undefined && String(replayFor) !== this.deps.definition.name)
+      return { ok: false, drop: true, reason: 'replayed-for-another-processor' };
     if (!message.value)
       return { ok: false, reason: 'undecodable', errors: ['record has no value (tombstone)'] };
     try {

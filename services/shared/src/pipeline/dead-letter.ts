@@ -5,6 +5,14 @@ import { dlqTopic, valueSubject } from '../topics.js';
 import { readSchemaFile } from '../avro/registry.js';
 
 /**
+ * Header a replay (`npm run dlq -- replay`) puts on each record: the processor that dead-lettered
+ * it. A topic can have several consumers (cdp.events: the sink and the orders processor); the
+ * others skip the replayed copy, so replaying one processor's dead letter never makes another
+ * apply the record a second time.
+ */
+export const REPLAY_FOR_HEADER = 'cdp-replay-for';
+
+/**
  * Builds `<topic>.dlq` records: the original bytes, key, headers, partition and offset with the
  * reason, so a record can be inspected and replayed. The envelope is Avro like everything else.
  */
