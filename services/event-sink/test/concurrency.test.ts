@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Registry } from 'prom-client';
 import { createDb } from '../../shared/src/pg/gateway.js';
-import { config, randomName } from '../../shared/test/support.js';
+import { config, randomName, waitFor } from '../../shared/test/support.js';
 import { harness, batchOf, countOf } from '../../shared/test/processor-harness.js';
 import { createEventSink } from '../src/sink.js';
 import { createSinkMetrics } from '../src/metrics.js';
@@ -45,7 +45,19 @@ t.test('two instances handle the same batch at once: the second is fenced by the
   const a = await sinkOn(dbA, topic, groupId, 800);
   const b = await sinkOn(dbB, topic, groupId);
   const first = a.applier.handle(batch);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(
+    "A's transaction open before its COMMIT",
+    async () =>
+      (
+        await dbB.query<{ n: number }>(
+          'test.open-tx',
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE application_name = 'sink-a' AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+        )
+      ).rows[0]!.n > 0,
+    10_000,
+    10,
+  );
   const second = b.applier.handle(batch);
   await Promise.all([first, second]);
 
@@ -57,8 +69,9 @@ t.test('two instances handle the same batch at once: the second is fenced by the
   t.same(rows[0], { n: 200, d: 200 }, 'every event once');
   t.equal(await countOf(a.metrics.applied), 200, 'A applied the batch');
   t.equal(await countOf(b.metrics.applied), 0, 'B applied nothing');
+  t.equal(await countOf(b.metrics.duplicates, { kind: 'offset' }), 0, "B's pre-read saw nothing applied yet");
   t.equal(
-    await countOf(b.metrics.duplicates, { kind: 'offset' }),
+    await countOf(b.metrics.duplicates, { kind: 'fenced' }),
     200,
     'B found all of it applied, under the lock',
   );

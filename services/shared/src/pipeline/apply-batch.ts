@@ -97,7 +97,7 @@ export class BatchApplier<T, C> {
 
     if (refused > 0) metrics.batchesSplit.inc();
     // Applied by another instance between our pre-read and our lock (a rebalance's zombie).
-    metrics.duplicates.inc({ kind: 'offset' }, fenced);
+    metrics.duplicates.inc({ kind: 'fenced' }, fenced);
     const results: C[] = [];
     let outboxed = 0;
     for (const c of committed) {

@@ -50,7 +50,7 @@ export function createProcessorMetrics(registry: Registry) {
     }),
     duplicates: new Counter({
       name: 'processor_duplicates_dropped_total',
-      help: 'Records dropped as already applied, by kind (offset: a replayed Kafka record; message: same source and messageId)',
+      help: 'Records dropped as already applied, by kind (offset: below the stored offset; fenced: applied by another instance while this one waited for the offset lock; message: same source and messageId)',
       labelNames: ['kind'] as const,
       registers,
     }),
