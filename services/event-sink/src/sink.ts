@@ -1,7 +1,6 @@
 import type { AvroCodec } from '../../shared/src/avro/registry.js';
 import type { Db, Tx } from '../../shared/src/pg/gateway.js';
 import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
-import { isRetryable } from '../../shared/src/errors.js';
 import { ok } from '../../shared/src/pipeline/results.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
 import type { TimeLimits } from '../../shared/src/time/occurred-at.js';
@@ -50,17 +49,13 @@ export function createEventSink(deps: SinkDeps): ProcessorDefinition<SinkValue, 
     topics: [deps.topic],
     dedupScope: DEDUP_SCOPE,
 
+    // Tombstones, undecodable bytes and a mapping that throws are the runtime's to dead-letter.
     async decode(message) {
       const record = await codec.decode<EventRecord>(message.value!);
-      try {
-        const mapped = mapEventRow(record, limits);
-        if (!mapped.ok) return mapped;
-        for (const column of mapped.value.truncated) metrics.truncated.inc({ column });
-        return ok({ row: mapped.value.row, receivedAt: record.receivedAt });
-      } catch (err) {
-        if (isRetryable(err)) throw err;
-        return { ok: false, reason: 'mapping-failed', errors: [(err as Error).message] };
-      }
+      const mapped = mapEventRow(record, limits);
+      if (!mapped.ok) return mapped;
+      for (const column of mapped.value.truncated) metrics.truncated.inc({ column });
+      return ok({ row: mapped.value.row, receivedAt: record.receivedAt });
     },
     dedupKey: ({ row }) => ({ sourceKey: row.sourceKey, messageId: row.messageId }),
     receivedAt: (v) => v.receivedAt,

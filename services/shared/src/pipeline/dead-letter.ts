@@ -17,7 +17,8 @@ export const REPLAY_FOR_HEADER = 'cdp-replay-for';
  * reason, so a record can be inspected and replayed. The envelope is Avro like everything else.
  */
 export class DeadLetters {
-  private schemaId: number | undefined;
+  /** Per input topic: each `<topic>.dlq-value` subject has its own id. */
+  private readonly schemaIds = new Map<string, number>();
 
   constructor(
     private readonly codec: AvroCodec,
@@ -25,9 +26,9 @@ export class DeadLetters {
   ) {}
 
   async load(topic: string): Promise<void> {
-    this.schemaId = await this.codec.register(
-      valueSubject(dlqTopic(topic)),
-      await readSchemaFile('dead-letter.avsc'),
+    this.schemaIds.set(
+      topic,
+      await this.codec.register(valueSubject(dlqTopic(topic)), await readSchemaFile('dead-letter.avsc')),
     );
   }
 
@@ -38,7 +39,8 @@ export class DeadLetters {
     reason: string,
     errors: string[],
   ): Promise<OutRecord> {
-    if (this.schemaId === undefined) throw new Error('DeadLetters.load() was not called');
+    const schemaId = this.schemaIds.get(topic);
+    if (schemaId === undefined) throw new Error(`DeadLetters.load(${topic}) was not called`);
     const headers = Object.entries(message.headers ?? {}).flatMap(([key, v]) =>
       (Array.isArray(v) ? v : [v]).map((value) => ({
         key,
@@ -62,7 +64,7 @@ export class DeadLetters {
     return {
       topic: dlqTopic(topic),
       key: message.key?.toString('utf8') ?? null,
-      value: await this.codec.encode(this.schemaId, value),
+      value: await this.codec.encode(schemaId, value),
     };
   }
 }
