@@ -28,6 +28,9 @@ export interface ApplierDeps<T, C> {
   faultPauseBeforeCommitMs?: number;
 }
 
+/** How often the offset of a partition whose batches are all skipped records is stored. */
+const SKIPPED_OFFSET_EVERY_MS = 5_000;
+
 interface Poison {
   message: KafkaMessage;
   reason: string;
@@ -51,6 +54,9 @@ interface Written<C> {
  * it, dead-letters it and commits the rest (isolate-bad-records.ts).
  */
 export class BatchApplier<T, C> {
+  /** When each partition's offset was last stored, for batches with nothing to write. */
+  private readonly storedAt = new Map<string, number>();
+
   constructor(private readonly deps: ApplierDeps<T, C>) {}
 
   storedOffsets(topic: string): Promise<Map<number, number>> {
@@ -83,6 +89,20 @@ export class BatchApplier<T, C> {
     const deadLetter = (records: Poison[]) => this.deadLetter(topic, partition, records);
     if (poison.length > 0) await deadLetter(poison);
 
+    // A batch of records that are all another processor's (the orders processor reads every
+    // cdp.events record for the few that are orders) has nothing to write: a transaction for its
+    // offset alone would cost a commit per batch. The offset is stored with the next write, or
+    // every few seconds; until then a restart reads those records again and skips them again.
+    const partitionKey = `${topic}\u0000${partition}`;
+    if (decoded.length === 0 && poison.length === 0) {
+      const last = this.storedAt.get(partitionKey);
+      if (last !== undefined && Date.now() - last < SKIPPED_OFFSET_EVERY_MS) {
+        metrics.batchRows.observe(batch.messages.length);
+        metrics.lag.set({ topic, partition: String(partition) }, batch.lag);
+        return;
+      }
+    }
+
     if (decoded.length > 0 && def.prepare) await def.prepare(decoded.map((d) => d.value));
 
     const pause = this.deps.faultPauseBeforeCommitMs;
@@ -95,6 +115,7 @@ export class BatchApplier<T, C> {
       { tag: `${def.name}.batch`, deadLetter, ...(pause ? { beforeCommit: () => sleep(pause) } : {}) },
     );
 
+    this.storedAt.set(partitionKey, Date.now());
     if (refused > 0) metrics.batchesSplit.inc();
     // Applied by another instance between our pre-read and our lock (a rebalance's zombie).
     metrics.duplicates.inc({ kind: 'fenced' }, fenced);
