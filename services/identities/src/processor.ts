@@ -1,8 +1,6 @@
 import { readSchemaFile } from '../../shared/src/avro/registry.js';
-import { PoisonError } from '../../shared/src/errors.js';
 import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
 import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
-import { dlq } from '../../shared/src/pipeline/results.js';
 import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
 import { Topics, valueSubject } from '../../shared/src/topics.js';
 import type { WriteCounts } from './batch-state.js';
@@ -42,16 +40,10 @@ export async function createIdentitiesProcessor(
     topics: [config.topicPrefix + Topics.identities],
     dedupScope: NAME,
 
+    // Tombstones never get here: the runtime dead-letters them (`undecodable`), as it does the
+    // codec's PoisonError for bytes that are not Avro of a registered schema (with its reason).
     async decode(message) {
-      if (!message.value) return dlq('undecodable', 'record has no value (tombstone)');
-      let record: IdentityRecord;
-      try {
-        record = await deps.codec.decode<IdentityRecord>(message.value);
-      } catch (err) {
-        if (err instanceof PoisonError) return dlq(err.reason, err.message);
-        throw err;
-      }
-      return mapIdentityRecord(record, limits);
+      return mapIdentityRecord(await deps.codec.decode<IdentityRecord>(message.value!), limits);
     },
 
     dedupKey: (v) => ({ sourceKey: v.sourceKey, messageId: v.messageId }),

@@ -132,7 +132,10 @@ async function publishChanges(
     bump(state.counts.changes, change.kind);
     records.push({
       topic: deps.changesTopic,
-      key: change.externalId,
+      // customers.id, not the external id: a rename (adoption) changes customer_id, and a key that
+      // changed with it could put the CREATED and a later UPDATED on two partitions, out of order.
+      // A merge publishes under the survivor's id, the key of all its earlier changes.
+      key: change.customerId,
       value: deps.encodeChange(change),
       changeId: change.changeId,
     });

@@ -1,11 +1,12 @@
 /**
  * A merge racing the event sink, on two connections, in both orders: the event inserted for the
- * anonymous customer ends on the survivor and is never lost to the ON DELETE CASCADE.
+ * anonymous customer ends on the survivor and is never lost to the ON DELETE CASCADE. And a merge
+ * racing another writer of a one-row-per-customer table: retried, never a dead letter.
  */
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { isRetryable } from '../../shared/src/errors.js';
-import type { Db } from '../../shared/src/pg/gateway.js';
+import { isDataError, isRetryable, RetryableError } from '../../shared/src/errors.js';
+import type { Db, Queryable } from '../../shared/src/pg/gateway.js';
 import { randomName, waitFor } from '../../shared/test/support.js';
 import { capturingOutbox, customerOf, input, setup } from './support.js';
 import { insertEvent, rowsOf, sinkCustomer } from './db-fixtures.js';
@@ -32,12 +33,13 @@ async function sinkInsert(db: Db, externalId: string, hold: Promise<void> = Prom
 }
 
 /** As the runtime does with a retryable failure: the same batch again, resolving anew. */
-async function withRetries(fn: () => Promise<void>): Promise<number> {
+async function withRetries(fn: () => Promise<unknown>, failures: unknown[] = []): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       await fn();
       return attempt;
     } catch (err) {
+      failures.push(err);
       if (!isRetryable(err) || attempt >= 5) throw err;
     }
   }
@@ -151,5 +153,63 @@ t.test(
     t.equal((await customerOf(s.db, user))!.id, created);
     t.equal((await customerOf(s.db, anon))!.id, created);
     t.equal((await rowsOf(s.db, created)).events, 2);
+  },
+);
+
+t.test(
+  'a membership inserted for the survivor while the merge moves the same one: retried, then combined',
+  async (t) => {
+    const [user, anon, group] = [randomName('user'), randomName('anon'), randomName('group')];
+    const known = await sinkCustomer(s.db, user, 'user_id');
+    const anonymous = await sinkCustomer(s.db, anon, 'anonymous_id');
+    const [earlier, later] = [new Date(Date.now() - 7_200_000), new Date(Date.now() - 3_600_000)];
+    await s.db.query(
+      'identities-test.group',
+      'INSERT INTO customer_groups (group_id, first_seen_at) VALUES ($1, $2)',
+      [group, earlier],
+    );
+    const join = (tx: Queryable, customer: string, at: Date) =>
+      tx.query(
+        'identities-test.join',
+        'INSERT INTO customer_group_memberships (customer_id, group_id, joined_at) VALUES ($1, $2, $3)',
+        [customer, group, at],
+      );
+    await join(s.db, anonymous, earlier);
+
+    // Another writer (it takes only the key-share lock of its foreign key, as every inserter does)
+    // adds the survivor's membership and holds its transaction open.
+    const otherHold = gate();
+    let inserted = false;
+    const otherDone = s.db.transaction('identities-test.other-writer', async (tx) => {
+      await join(tx, known, later);
+      inserted = true;
+      await otherHold.opened;
+    });
+    await waitFor('the other writer has inserted', () => inserted);
+
+    // The merge combines (it cannot see the uncommitted row), drops nothing, then its move meets
+    // that row in the primary key and waits for it; it commits, and the move fails with 23505.
+    const failures: unknown[] = [];
+    const merged = withRetries(() => identify(user, anon), failures);
+    await blockedIn('identities.merge.move-group-memberships');
+    otherHold.open();
+    await otherDone;
+    t.equal(await merged, 2, 'the batch failed once and was retried');
+
+    const [first] = failures;
+    t.type(first, RetryableError, 'the unique violation is retryable');
+    t.equal(((first as Error).cause as { code?: string }).code, '23505');
+    t.notOk(isDataError(first), 'not a data error: the runtime does not bisect or dead-letter');
+    const { rows } = await s.db.query<{ customer_id: string; joined_at: Date }>(
+      'identities-test.members',
+      'SELECT customer_id, joined_at FROM customer_group_memberships WHERE group_id = $1',
+      [group],
+    );
+    t.same(
+      rows.map((r) => [r.customer_id, r.joined_at.getTime()]),
+      [[known, earlier.getTime()]],
+      'one membership, on the survivor, joined at the earlier time',
+    );
+    t.equal((await customerOf(s.db, anon))!.id, known);
   },
 );

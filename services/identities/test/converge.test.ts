@@ -12,8 +12,10 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { readSchemaFile } from '../../shared/src/avro/registry.js';
+import { isRetryable } from '../../shared/src/errors.js';
 import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
+import { sleep } from '../../shared/src/retry.js';
 import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
 import { Topics, valueSubject } from '../../shared/src/topics.js';
 import { harness, batchOf, type Harness } from '../../shared/test/processor-harness.js';
@@ -261,6 +263,21 @@ async function processors(groups: Record<Kind, string>, deadLetters: OutRecord[]
   return h;
 }
 
+/**
+ * As the runtime's consumer does (partition-consumer.ts): a retryable failure, such as the sink's
+ * insert meeting a customer a concurrent merge deleted (23503), retries the same batch.
+ */
+async function retrying(h: Harness<unknown, unknown>, batch: ReturnType<typeof batchOf>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.applier.handle(batch);
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= 10) throw err;
+      await sleep(10 * attempt);
+    }
+  }
+}
+
 /** The handlers of one topic's batch: cdp.events goes to the sink and to the orders processor. */
 function handle(
   h: Record<Kind, Harness<unknown, unknown>>,
@@ -269,8 +286,8 @@ function handle(
   from: number,
 ): Promise<unknown> {
   const batch = batchOf(topicOf[kind], values, from);
-  if (kind === 'events') return Promise.all([h.events.applier.handle(batch), h.orders.applier.handle(batch)]);
-  return h[kind].applier.handle(batch);
+  if (kind === 'events') return Promise.all([retrying(h.events, batch), retrying(h.orders, batch)]);
+  return retrying(h[kind], batch);
 }
 
 const freshGroups = (): Record<Kind, string> => ({

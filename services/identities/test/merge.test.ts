@@ -153,6 +153,26 @@ t.test('a new userId adopts the anonymous profile: renamed, nothing moves', asyn
   );
 });
 
+t.test('every change of a customer is keyed by customers.id: through a rename and a merge', async (t) => {
+  // Keyed by the external id, the CREATED would go under the anonymous id and the UPDATED of the
+  // adoption under the userId: two partitions, and a consumer could see the UPDATED first.
+  const [user, anon, later] = [randomName('user'), randomName('anon'), randomName('anon')];
+  const created = await writeBatch(s, [identify(null, anon, 1, { email: 'a@x' })]);
+  t.match(created.changes, [{ kind: 'CREATED', externalId: anon }]);
+  const id = created.changes[0]!.customerId;
+  t.same(created.keys, [id]);
+
+  const adopted = await writeBatch(s, [identify(user, anon, 2, { name: 'A' })]);
+  t.match(adopted.changes, [{ kind: 'UPDATED', customerId: id, externalId: user }]);
+  t.same(adopted.keys, [id], 'the rename changed customer_id, not the key');
+
+  const other = await writeBatch(s, [identify(null, later, 3, { plan: 'x' })]);
+  t.not(other.keys[0], id, 'another customer, another key');
+  const merged = await writeBatch(s, [identify(user, later, 4)]);
+  t.match(merged.changes, [{ kind: 'MERGED', customerId: id, mergedFrom: [later] }]);
+  t.same(merged.keys, [id], "a merge publishes under the survivor's key");
+});
+
 t.test('two different known userIds are never merged: refused, counted, both kept', async (t) => {
   const [u1, u2, anon] = [randomName('user'), randomName('user'), randomName('anon')];
   await writeBatch(s, [identify(u1, anon, 1)]);

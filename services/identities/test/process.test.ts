@@ -93,8 +93,8 @@ t.test('main.ts applies cdp.identities and publishes the change', { timeout: 120
   );
   t.equal(relayed.length, 1, 'one change for the one customer');
   const change = await s.codec.decode<CustomerChange>(relayed[0]!.value!);
-  t.match(change, { kind: 'CREATED', externalId: user, producer: 'identities' });
-  t.equal(relayed[0]!.key, user);
+  t.match(change, { kind: 'CREATED', customerId: c && c.id, externalId: user, producer: 'identities' });
+  t.equal(relayed[0]!.key, c && c.id, 'keyed by customers.id');
   t.equal(relayed[0]!.headers['cdp-change-id'], change.changeId);
 
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

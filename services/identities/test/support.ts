@@ -75,6 +75,8 @@ export function capturingOutbox(tx: Tx, into: OutboxRecord[]): Outbox {
 export interface Written {
   counts: WriteCounts;
   changes: CustomerChange[];
+  /** The cdp.customer-changes key of each change. */
+  keys: (string | null)[];
 }
 
 /** One batch through `write`, committed; the counts it reports and the changes it published. */
@@ -90,10 +92,11 @@ export async function writeBatch(s: Setup, values: readonly IdentityInput[]): Pr
   ]);
   const changes = await Promise.all(records.map((r) => s.codec.decode<CustomerChange>(r.value)));
   for (const [i, c] of changes.entries()) {
-    if (c.changeId !== records[i]!.changeId || records[i]!.key !== c.externalId)
+    // Keyed by customers.id, which a rename (adoption) does not change.
+    if (c.changeId !== records[i]!.changeId || records[i]!.key !== c.customerId)
       throw new Error('outbox record and its value disagree on changeId or key');
   }
-  return { counts, changes };
+  return { counts, changes, keys: records.map((r) => r.key) };
 }
 
 /** The customers row an external id resolves to now (identities, else customer_id), or undefined. */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { dedupIdsOf, idOf, idTooLong } from '../../../shared/src/ids.js';
 import { dlq, ok, type Result } from '../../../shared/src/pipeline/results.js';
 import type { EventRecord } from './event-record.js';
 import { eventCategoryOf, eventTypeOf } from './event-type.js';
@@ -11,7 +12,7 @@ import {
   storableJson,
   storableString,
 } from '../../../shared/src/text/storable.js';
-import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
+import { truncateCodePoints } from '../../../shared/src/text/code-points.js';
 
 /** One customer_events row, before the customer is resolved. Column order is COPY's order. */
 export interface EventRow {
@@ -49,13 +50,6 @@ export interface EventRow {
 // DECIMAL(10,2): anything at or beyond 1e8 in magnitude cannot be stored.
 const MAX_EVENT_VALUE = 99_999_999.99;
 
-/**
- * Identifiers are never cut: two different ids cut to the same prefix would be one customer, or one
- * message dropped as a duplicate of the other. Too long is a dead letter. (The collector refuses
- * them with 400 already; records produced straight to Kafka meet these checks first.)
- */
-const ID_LIMITS = { customerId: 100, messageId: 255, sourceId: 100 } as const;
-
 /** A customer_events row and the columns whose values were cut to fit (counted by the sink). */
 export interface MappedEvent {
   row: EventRow;
@@ -75,17 +69,15 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEv
   const truncated: string[] = [];
   const cut = (column: string, v: string | null | undefined, n: number) => fit(truncated, column, v, n);
 
-  const rawId = e.userId || e.anonymousId;
-  if (!rawId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
-  const externalId = storableString(rawId);
-  if (codePointLength(externalId) > ID_LIMITS.customerId)
-    return dlq('impossible-value', `customer id is longer than ${ID_LIMITS.customerId} characters`);
-  const messageId = e.messageId ? storableString(e.messageId) : '';
-  if (!messageId || codePointLength(messageId) > ID_LIMITS.messageId)
-    return dlq('schema-invalid', `messageId is empty or longer than ${ID_LIMITS.messageId} characters`);
-  const sourceId = e.sourceId ? storableString(e.sourceId) : null;
-  if (sourceId !== null && codePointLength(sourceId) > ID_LIMITS.sourceId)
-    return dlq('impossible-value', `sourceId is longer than ${ID_LIMITS.sourceId} characters`);
+  // Ids follow the shared rules (services/shared/src/ids.ts): never cut, too long is a dead letter.
+  const externalId = idOf(e.userId) ?? idOf(e.anonymousId);
+  if (!externalId) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
+  const idTooLongLetter = idTooLong('customer id', externalId);
+  if (idTooLongLetter) return idTooLongLetter;
+  const dedupIds = dedupIdsOf(e.messageId, e.sourceId);
+  if (!dedupIds.ok) return dedupIds;
+  const { messageId, sourceKey } = dedupIds.value;
+  const sourceId = idOf(e.sourceId);
 
   let properties: unknown;
   try {
@@ -122,8 +114,8 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEv
 
   const row: EventRow = {
     externalId,
-    identityType: e.userId ? 'user_id' : 'anonymous_id',
-    sourceKey: sourceId ?? 'kafka',
+    identityType: idOf(e.userId) ? 'user_id' : 'anonymous_id',
+    sourceKey,
     messageId,
     eventType: cut('event_type', eventType, 100)!,
     eventCategory: eventCategoryOf(eventType),
@@ -157,7 +149,7 @@ export function mapEventRow(e: EventRecord, limits: TimeLimits): Result<MappedEv
     utmTerm: cut('utm_term', utm.term, 100),
     utmContent: cut('utm_content', utm.content, 100),
     occurredAt: new Date(occurredAt),
-    dataSource: e.sourceId ? 'api' : 'kafka',
+    dataSource: sourceId ? 'api' : 'kafka',
     sourceSystem: sourceId,
   };
   return ok({ row, truncated });

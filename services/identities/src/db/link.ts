@@ -9,6 +9,7 @@ import {
   type IdentityType,
 } from './identities.js';
 import { adoptCustomer, mergeCustomers } from './merge.js';
+import { retryableIfUniqueConflict } from './unique-conflict.js';
 
 export type LinkOutcome =
   | { outcome: 'same' | 'linked' | 'adopted' | 'merged'; customerId: string }
@@ -33,6 +34,8 @@ const MAX_ATTEMPTS = 5;
  * customer of `userId`. The anonymous profile merges into the known one; a userId without a
  * customer adopts the anonymous profile (renamed); two profiles that each carry a userId are
  * refused and stay apart. Returns where the record's traits go: `userId`'s customer.
+ * A unique violation on the way is a concurrent writer's doing, so it retries the batch
+ * (unique-conflict.ts) rather than count as the record's data.
  */
 export async function linkIds(
   tx: Queryable,
@@ -43,7 +46,12 @@ export async function linkIds(
   seenAt: Date,
 ): Promise<LinkOutcome> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const outcome = await tryLink(tx, state, userId, otherId, otherType, seenAt);
+    let outcome: LinkOutcome | 'again';
+    try {
+      outcome = await tryLink(tx, state, userId, otherId, otherType, seenAt);
+    } catch (err) {
+      throw retryableIfUniqueConflict(err, `linking ${otherType} to a userId`);
+    }
     if (outcome !== 'again') return outcome;
   }
   throw new RetryableError(

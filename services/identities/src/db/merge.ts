@@ -4,6 +4,7 @@ import { mergeTraitMaps } from '../traits/trait-map.js';
 import { profileColumns, profileOf, changedColumns } from '../profile/profile.js';
 import { lockCustomers, updateCustomer } from './customers.js';
 import { moveCustomerRows } from './move-rows.js';
+import { isUniqueViolation } from './unique-conflict.js';
 
 /** 'again': what the decision rested on changed before the locks were held; decide anew. */
 export type Attempt<T extends string> = T | 'again';
@@ -109,7 +110,7 @@ export async function adoptCustomer(
       userId,
     ]);
   } catch (err) {
-    if ((err as { code?: unknown }).code !== '23505') throw err;
+    if (!isUniqueViolation(err)) throw err;
     await tx.query('identities.adopt.undo', 'ROLLBACK TO SAVEPOINT identities_adopt');
     return 'again';
   }

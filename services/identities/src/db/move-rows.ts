@@ -6,6 +6,8 @@ import type { Queryable } from '../../../shared/src/pg/gateway.js';
  * already moved). Where a table allows one row per customer and both have one, the two become
  * one row on `into`, as described per table. Each statement is one step so a failure names its
  * table in the query tag. The caller holds `from` FOR UPDATE: nothing can add rows for it now.
+ * `into` is only held FOR NO KEY UPDATE, so another writer may still insert a row for it between
+ * a combine and its move; the move then fails with 23505, which linkIds makes a retry of the batch.
  */
 const STEPS: readonly (readonly [tag: string, sql: string])[] = [
   // Every id that resolved to `from` resolves to `into` now: chains end at the final survivor.

@@ -1,3 +1,4 @@
+import { dedupIdsOf, idOf, idTooLong } from '../../../shared/src/ids.js';
 import { dlq, ok, type Result } from '../../../shared/src/pipeline/results.js';
 import { checkTime, correctedTime, type TimeLimits } from '../../../shared/src/time/occurred-at.js';
 import {
@@ -6,13 +7,12 @@ import {
   storableJson,
   storableString,
 } from '../../../shared/src/text/storable.js';
-import { codePointLength } from '../../../shared/src/text/code-points.js';
 import type { IdentityRecord } from './identity-record.js';
 
 /**
  * One cdp.identities record, checked and normalised: what `write` works with. Ids follow the
- * collector's rules (an empty id is no id) and are never cut: two ids cut to the same prefix
- * would become one customer. Traits went through the storable-text rule.
+ * shared id rules (shared/src/ids.ts: an empty id is no id, and ids are never cut). Traits went
+ * through the storable-text rule.
  */
 export interface IdentityInput {
   kind: 'identify' | 'alias' | 'group';
@@ -31,9 +31,6 @@ export interface IdentityInput {
   contextTimezone: string | null;
 }
 
-/** customer_identities.external_id / customer_groups.group_id, message_dedup's columns. */
-const ID_LIMITS = { id: 100, messageId: 255, sourceId: 100 } as const;
-
 const KINDS = { IDENTIFY: 'identify', ALIAS: 'alias', GROUP: 'group' } as const;
 
 export function mapIdentityRecord(r: IdentityRecord, limits: TimeLimits): Result<IdentityInput> {
@@ -47,15 +44,11 @@ export function mapIdentityRecord(r: IdentityRecord, limits: TimeLimits): Result
     groupId: idOf(r.groupId),
   };
   for (const [field, id] of Object.entries(ids)) {
-    if (id !== null && codePointLength(id) > ID_LIMITS.id)
-      return dlq('impossible-value', `${field} is longer than ${ID_LIMITS.id} characters`);
+    const tooLong = idTooLong(field, id);
+    if (tooLong) return tooLong;
   }
-  const messageId = r.messageId ? storableString(r.messageId) : '';
-  if (!messageId || codePointLength(messageId) > ID_LIMITS.messageId)
-    return dlq('schema-invalid', `messageId is empty or longer than ${ID_LIMITS.messageId} characters`);
-  const sourceId = r.sourceId ? storableString(r.sourceId) : null;
-  if (sourceId !== null && codePointLength(sourceId) > ID_LIMITS.sourceId)
-    return dlq('impossible-value', `sourceId is longer than ${ID_LIMITS.sourceId} characters`);
+  const dedup = dedupIdsOf(r.messageId, r.sourceId);
+  if (!dedup.ok) return dedup;
 
   if (kind === 'alias') ids.previousId ??= ids.anonymousId;
   const missing =
@@ -88,17 +81,11 @@ export function mapIdentityRecord(r: IdentityRecord, limits: TimeLimits): Result
 
   return ok({
     kind,
-    messageId,
-    sourceKey: sourceId ?? 'kafka',
+    ...dedup.value,
     ...ids,
     occurredAt,
     receivedAt: r.receivedAt,
     traits: storableJson(traits as Record<string, unknown>),
     contextTimezone: r.context?.timezone ? storableString(r.context.timezone) : null,
   });
-}
-
-/** An id field: the text rule applied; empty is no id (analytics.js and RudderStack send "" and null). */
-function idOf(v: string | null): string | null {
-  return v ? storableString(v) : null;
 }

@@ -1,5 +1,5 @@
 import type { CustomerRow } from '../db/customers.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../../../shared/src/text/canonical-json.js';
 
 /** The cdp.customer-changes value (schemas/customer-change.avsc). */
 export interface CustomerChange {

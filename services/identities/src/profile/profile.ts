@@ -3,7 +3,7 @@ import { isVersion, type TraitMap, type Version } from '../traits/trait-map.js';
 import { define, isObject } from './json-object.js';
 import type { IdentityType } from '../db/identities.js';
 import type { CustomerRow, WritableColumn } from '../db/customers.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../../../shared/src/text/canonical-json.js';
 
 /**
  * A customer's traits as one flat TraitMap: the profile columns by name and custom_attributes
