@@ -41,7 +41,8 @@ export class BatchState {
   /** Each touched customer's row before this batch changed it; null when the batch created it. */
   private readonly before = new Map<string, CustomerRow | null>();
   private readonly forward = new Map<string, string>();
-  private readonly mergedFrom = new Map<string, string[]>();
+  /** survivor -> the profiles merged into it in this batch: [customers.id, customer_id]. */
+  private readonly mergedFrom = new Map<string, [string, string][]>();
   private readonly causedAt = new Map<string, number>();
   private readonly patches = new Map<string, { updates: TraitUpdates; version: Version }[]>();
   readonly groupCalls: GroupCall[] = [];
@@ -80,12 +81,12 @@ export class BatchState {
   /** `merged` (whose external id was `mergedCustomerId`) is gone; all it had is `survivor`'s now. */
   merged(merged: string, mergedCustomerId: string, survivor: string): void {
     this.forward.set(merged, survivor);
-    const from = [
+    const from = new Map([
       ...(this.mergedFrom.get(survivor) ?? []),
-      mergedCustomerId,
+      [merged, mergedCustomerId] as [string, string],
       ...(this.mergedFrom.get(merged) ?? []),
-    ];
-    this.mergedFrom.set(survivor, [...new Set(from)]);
+    ]);
+    this.mergedFrom.set(survivor, [...from]);
     this.mergedFrom.delete(merged);
     const at = this.causedAt.get(merged);
     if (at !== undefined) this.causedAt.set(survivor, Math.max(this.causedAt.get(survivor) ?? at, at));
@@ -105,7 +106,8 @@ export class BatchState {
     return this.patches.get(id) ?? [];
   }
 
-  mergedInto(id: string): readonly string[] {
+  /** The profiles merged into `id` in this batch: [customers.id, customer_id] each. */
+  mergedInto(id: string): readonly (readonly [string, string])[] {
     return this.mergedFrom.get(id) ?? [];
   }
 

@@ -113,7 +113,13 @@ t.test('identify merges the anonymous profile into the known one: everything mov
   );
 
   t.equal(changes.length, 1);
-  t.match(changes[0], { kind: 'MERGED', customerId: known, externalId: user, mergedFrom: [anon] });
+  t.match(changes[0], {
+    kind: 'MERGED',
+    customerId: known,
+    externalId: user,
+    mergedFrom: [anon],
+    mergedFromIds: [anonymous],
+  });
   const changed = changes[0]!.changes.map((ch) => ch.column);
   for (const col of ['email', 'phone', 'external_ids', 'total_orders', 'first_seen_at'])
     t.ok(changed.includes(col), col);

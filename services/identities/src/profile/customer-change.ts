@@ -9,6 +9,7 @@ export interface CustomerChange {
   kind: 'CREATED' | 'UPDATED' | 'MERGED';
   changes: { column: string; oldJson: string | null; newJson: string | null }[];
   mergedFrom: string[];
+  mergedFromIds: string[];
   causedAt: number;
   committedAt: number;
   producer: string;
@@ -63,8 +64,8 @@ export interface ChangeFacts {
   /** The row before the batch touched it; null when the batch created the customer. */
   before: CustomerRow | null;
   after: CustomerRow;
-  /** customer_id of each profile merged into this one in the batch. */
-  mergedFrom: readonly string[];
+  /** [customers.id, customer_id] of each profile merged into this one in the batch. */
+  mergedFrom: readonly (readonly [string, string])[];
   causedAt: number;
 }
 
@@ -94,7 +95,8 @@ export function customerChange(
     externalId: facts.after.customer_id,
     kind,
     changes,
-    mergedFrom: [...facts.mergedFrom],
+    mergedFrom: facts.mergedFrom.map(([, externalId]) => externalId),
+    mergedFromIds: facts.mergedFrom.map(([id]) => id),
     causedAt: facts.causedAt,
     committedAt: ids.committedAt,
     producer: ids.producer,
