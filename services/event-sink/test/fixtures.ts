@@ -1,20 +1,7 @@
+import { EMPTY_CONTEXT } from '../../shared/src/avro/record-context.js';
 import type { EventRecord } from '../src/mapping/event-record.js';
 
-const emptyContext: EventRecord['context'] = {
-  ip: null,
-  userAgent: null,
-  locale: null,
-  timezone: null,
-  sessionId: null,
-  page: null,
-  campaign: null,
-  device: null,
-  os: null,
-  screen: null,
-  location: null,
-  library: null,
-  extraJson: null,
-};
+const emptyContext: EventRecord['context'] = EMPTY_CONTEXT;
 
 export function eventRecord(
   overrides: Partial<EventRecord> = {},

@@ -1,20 +1,7 @@
+import { EMPTY_CONTEXT } from '../../shared/src/avro/record-context.js';
 import type { IdentityRecord } from '../src/mapping/identity-record.js';
 
-const emptyContext: IdentityRecord['context'] = {
-  ip: null,
-  userAgent: null,
-  locale: null,
-  timezone: null,
-  sessionId: null,
-  page: null,
-  campaign: null,
-  device: null,
-  os: null,
-  screen: null,
-  location: null,
-  library: null,
-  extraJson: null,
-};
+const emptyContext: IdentityRecord['context'] = EMPTY_CONTEXT;
 
 /** A cdp.identities value as the collector writes it; an identify of u-1 a second ago by default. */
 export function identityRecord(
