@@ -16,7 +16,6 @@ export const sinkConfigSpec = {
    * index maintenance dominates, not parsing), so text, the simpler one, is the default.
    */
   copyFormat: field.oneOf('EVENT_SINK_COPY_FORMAT', ['text', 'binary'] as const, 'text'),
-  maxFutureMs: field.int('EVENT_MAX_FUTURE_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
 };
 
 export type SinkConfig = ReturnType<typeof loadSinkConfig>;

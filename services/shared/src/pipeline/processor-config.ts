@@ -23,6 +23,8 @@ export function processorConfigSpec(d: ProcessorConfigDefaults) {
     /** How long a dead member keeps its partitions before the group moves them. */
     sessionTimeoutMs: field.int('KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     dedupRetentionDays: field.int('DEDUP_RETENTION_DAYS', 7, { min: 1, max: 3650 }),
+    /** Records claiming to happen later than this after their receipt are dead-lettered (every processor). */
+    maxFutureMs: field.int('EVENT_MAX_FUTURE_MS', 24 * 3600 * 1000, { min: 0, max: 365 * 24 * 3600 * 1000 }),
     /** Failure testing only: hold each batch transaction open this long after the write, before COMMIT. */
     faultPauseBeforeCommitMs: field.int('FAULT_PAUSE_BEFORE_COMMIT_MS', 0, { min: 0, max: 60_000 }),
     /**
