@@ -3,7 +3,6 @@
  * becomes an order update, and the write. Building it has no side effects; tests call `write`.
  */
 import type { AvroCodec } from '../../shared/src/avro/registry.js';
-import { PoisonError } from '../../shared/src/errors.js';
 import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
 import { dlq, drop, type Step } from '../../shared/src/pipeline/results.js';
 import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
@@ -32,7 +31,10 @@ export function createOrdersProcessor(
     groupId: config.groupId,
     topics: [ordersTopic, eventsTopic],
     dedupScope: DEDUP_SCOPE,
-    decode: (message, topic) => decodeOrder(deps.codec, message.value, topic === eventsTopic, limits),
+    // The runtime dead-letters tombstones before calling decode, a thrown PoisonError (bytes that
+    // are not Avro: `undecodable`) with its reason, and any other non-retryable throw as
+    // `mapping-failed` (apply-batch.ts).
+    decode: (message, topic) => decodeOrder(deps.codec, message.value!, topic === eventsTopic, limits),
     dedupKey: (u) => ({ sourceKey: u.sourceKey, messageId: u.messageId }),
     receivedAt: (u) => u.receivedAt,
     write: (tx, records) =>
@@ -45,23 +47,17 @@ export function createOrdersProcessor(
 }
 
 /**
- * One record -> an order update. On cdp.events only the three e-commerce tracks are ours; every
- * other event is dropped before its properties are parsed (most of that topic is page views).
+ * One record's bytes -> an order update. On cdp.events only the three e-commerce tracks are ours;
+ * every other event is dropped before its properties are parsed (most of that topic is page views).
+ * Bytes the codec cannot decode throw (PoisonError, or RetryableError when the registry is down).
  */
 export async function decodeOrder(
   codec: AvroCodec,
-  bytes: Buffer | null,
+  bytes: Buffer,
   isEvents: boolean,
   limits: TimeLimits,
 ): Promise<Step<OrderUpdate>> {
-  if (!bytes) return dlq('undecodable', 'record has no value (tombstone)');
-  let value: unknown;
-  try {
-    value = await codec.decode(bytes);
-  } catch (err) {
-    if (err instanceof PoisonError) return dlq(err.reason, err.message);
-    throw err;
-  }
+  const value: unknown = await codec.decode(bytes);
   if (typeof value !== 'object' || value === null) return dlq('schema-invalid', 'the value is not a record');
   if (!isEvents) return mapOrderRecord(value as OrderRecord, limits);
   if (!isOrderTrack(value as EventTrack)) return drop('not-an-order-event');

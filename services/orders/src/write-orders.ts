@@ -1,7 +1,7 @@
 /**
  * The write of one batch, inside its transaction: each record merged into its order's state, and
  * every order whose state changed and is complete written from the state (row, items, first-order
- * flags, redemption). A record whose order is not complete yet (an update before its order) stays
+ * flags, redemption; and the redemptions that other orders' changed flags affect). A record whose order is not complete yet (an update before its order) stays
  * in the state, parked, and takes effect when the order arrives.
  */
 import type { Tx } from '../../shared/src/pg/gateway.js';
@@ -11,7 +11,12 @@ import { toCents } from './mapping/money.js';
 import { mergeAll, mergeNew, type Change, type OrderState } from './state/merge.js';
 import { isParked, orderColumns, orderedAtOf } from './state/order-row.js';
 import { lockStates, saveStates } from './store/order-state.js';
-import { existingOrders, refreshFirstOrders, replaceItems, upsertOrders } from './store/customer-orders.js';
+import {
+  existingOrders,
+  replaceItems,
+  updateFirstOrderFlags,
+  upsertOrders,
+} from './store/customer-orders.js';
 import { recordRedemptions, type RedemptionOrder } from './store/redemptions.js';
 
 export interface WriteCounts {
@@ -102,8 +107,11 @@ export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Prom
       .map((m) => ({ orderUuid: written.get(m.orderId)!.id, items: m.state.items!.v })),
   );
 
+  // The flags (first_order_flag_changes locks the customers), then the redemptions (which lock the
+  // promotions): of the orders written with a code, and of every order whose flag changed, so a
+  // first-time-customers-only redemption ends judged by the final flag whichever order came first.
   const withCode = ready.filter((m) => m.state.fields.promotion_code !== undefined);
-  const flags = await refreshFirstOrders(
+  const { changed, flags } = await updateFirstOrderFlags(
     tx,
     [...[...written.values()].map((w) => w.customerId), ...[...before.values()].map((b) => b.customerId)],
     withCode.map((m) => written.get(m.orderId)!.id),
@@ -112,6 +120,7 @@ export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Prom
   const redeemed = await recordRedemptions(
     tx,
     withCode.map((m) => redemptionOrder(m, written.get(m.orderId)!, !before.has(m.orderId))),
+    changed,
     (orderUuid) => flags.get(orderUuid) ?? false,
   );
   counts.redemptions = { valid: redeemed.valid, invalid: redeemed.invalid };

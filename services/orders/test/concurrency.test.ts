@@ -85,3 +85,55 @@ t.test('concurrent batches on the same orders and promotion', async (t) => {
   t.same(c[0], { stored: 5, valid: 5, all: 12 }, 'the limit held: 5 valid, the rest recorded invalid');
   t.comment(`${retries} retried batches (deadlocks, serialization)`);
 });
+
+t.test('first time customers only: concurrent batches end judged by the final first order', async (t) => {
+  const { rows: users } = await db.query<{ id: string }>(
+    'test.platform-user',
+    `INSERT INTO platform_users (email, password_hash, name, role) VALUES ($1, 'x', 'orders test', 'admin') RETURNING id`,
+    [`${randomName('orders-test')}@example.com`],
+  );
+  const code = randomName('FIRST');
+  const { rows: promos } = await db.query<{ id: string }>(
+    'test.promotion',
+    `INSERT INTO promotions (name, promotion_code, discount_type, discount_value, valid_from, valid_until,
+       first_time_customers_only, created_by)
+     VALUES ($1, $1, 'fixed_amount', 1, $2, $3, true, $4) RETURNING id`,
+    [code, new Date(at(-100)), new Date(at(1000)), users[0]!.id],
+  );
+  const { definition } = newProcessor();
+  // Per customer: a later order B with the code and an earlier one A without, on two partitions at once.
+  const customers = Array.from({ length: 10 }, () => ({
+    user: randomName('user'),
+    a: randomName('order-a'),
+    b: randomName('order-b'),
+  }));
+  const record = (c: (typeof customers)[number], which: 'a' | 'b') =>
+    orderRecord({
+      order_id: c[which],
+      userId: c.user,
+      order_total: 20,
+      promotion_code: which === 'b' ? code : null,
+      ordered_at: at(which === 'a' ? 1 : 2),
+      timestamp: at(which === 'a' ? 1 : 2),
+    });
+  await Promise.all([
+    ...customers.map((c) => withRetry(() => write(definition, [record(c, 'b')]))),
+    ...customers.map((c) => withRetry(() => write(definition, [record(c, 'a')]))),
+  ]);
+  const { rows } = await db.query<{ was_valid: boolean; validation_errors: string[] }>(
+    'test.race-first',
+    'SELECT was_valid, validation_errors FROM promotion_redemptions WHERE promotion_id = $1',
+    [promos[0]!.id],
+  );
+  t.equal(rows.length, 10);
+  t.ok(
+    rows.every((r) => !r.was_valid && r.validation_errors.join() === 'not-first-order'),
+    "every B is not its customer's first order, whichever committed first",
+  );
+  const { rows: c } = await db.query<{ stored: number }>(
+    'test.race-first-counters',
+    'SELECT current_usage_count AS stored FROM promotions WHERE id = $1',
+    [promos[0]!.id],
+  );
+  t.equal(c[0]!.stored, 0);
+});

@@ -3,6 +3,8 @@ import t from 'tap';
 import { mapOrderRecord } from '../src/mapping/order-record.js';
 import { isOrderTrack, mapOrderTrack } from '../src/mapping/order-track.js';
 import { roundMoney, moneyText } from '../src/mapping/money.js';
+import { mergeAll } from '../src/state/merge.js';
+import { orderColumns } from '../src/state/order-row.js';
 import { item, limits, orderRecord, T0, track } from './fixtures.js';
 
 t.test('money rounds half away from zero through the decimal text', async (t) => {
@@ -56,6 +58,25 @@ t.test('a cdp.orders record normalises its values', async (t) => {
     custom_fields: { gift: true },
   });
   t.match(m.value.items, [{ unit_price: 2.5, quantity: 3, discount_amount: 0.5, total_price: 7 }]);
+});
+
+t.test('a promotion code is kept whole; only the row has it cut to 50, counted as cut', async (t) => {
+  const code = '\u{1F600}'.repeat(60); // 60 characters, 120 UTF-16 units
+  const m = mapOrderRecord(
+    orderRecord({ order_id: 'o-1', userId: 'u-1', order_total: 1, promotion_code: code }),
+    limits,
+  );
+  t.ok(m.ok);
+  if (!m.ok) return;
+  t.equal(m.value.fields.promotion_code, code);
+  t.same(m.value.truncated, ['promotion_code']);
+  const row = orderColumns(mergeAll(undefined, [m.value]).state!);
+  t.equal(row.promotion_code, '\u{1F600}'.repeat(50));
+  const fits = mapOrderTrack(
+    track('Order Completed', { order_id: 'o', total: 1, coupon: 'x'.repeat(50) }, { userId: 'u' }),
+    limits,
+  );
+  t.match(fits, { ok: true, value: { truncated: [] } });
 });
 
 t.test('what a cdp.orders record cannot store is a dead letter with a clear reason', async (t) => {

@@ -3,6 +3,7 @@
  * orders, applied in random order and random batch splits, some records repeated, end in the same
  * rows (orders, items, first-order flags, redemptions, customer metrics) as the same records applied
  * one by one in event-time order. FUZZ_SEED / FUZZ_RUNS override the seed and the number of runs.
+ * The promotions have every rule but the usage limits, which are first-processed-wins by nature.
  */
 import t from 'tap';
 import fc from 'fast-check';
@@ -15,6 +16,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
 
 let creator = '';
 let code = '';
+let firstCode = '';
 t.before(async () => {
   const user = await db.query<{ id: string }>(
     'test.platform-user',
@@ -23,15 +25,23 @@ t.before(async () => {
   );
   creator = user.rows[0]!.id;
   code = randomName('PROP');
-  // Rules that depend only on the order itself (dates, minimum): the outcome is a function of the
-  // final order, so it cannot depend on arrival order. (Limits can: whoever comes first wins.)
-  await db.query(
-    'test.promotion',
-    `INSERT INTO promotions (name, promotion_code, discount_type, discount_value, min_order_value,
-       usage_limit_per_customer, valid_from, valid_until, created_by)
-     VALUES ($1, $1, 'percentage', 0.1, 50, NULL, $2, $3, $4)`,
-    [code, new Date(at(0)), new Date(at(60)), creator],
-  );
+  firstCode = randomName('FIRST');
+  // Rules that depend on the final orders only: dates and a minimum (the order itself), and first
+  // time customers only (is_first_order, decided by all the customer's orders; that promotion has
+  // no other rule a stream can break, so its outcome is the flag's). Neither can depend on arrival
+  // order. (Limits can: whoever is processed first wins.)
+  for (const [c, minimum, from, until, firstOnly] of [
+    [code, 50, at(0), at(60), false],
+    [firstCode, null, at(-1000), at(1000), true],
+  ] as const) {
+    await db.query(
+      'test.promotion',
+      `INSERT INTO promotions (name, promotion_code, discount_type, discount_value, min_order_value,
+         usage_limit_per_customer, valid_from, valid_until, first_time_customers_only, created_by)
+       VALUES ($1, $1, 'percentage', 0.1, $2, NULL, $3, $4, $5, $6)`,
+      [c, minimum, new Date(from), new Date(until), firstOnly, creator],
+    );
+  }
 });
 t.teardown(() => db.end());
 
@@ -45,7 +55,8 @@ interface Spec {
   total: number | null;
   payment: string | null;
   orderedAt: number | null;
-  code: 'valid' | 'unknown' | 'none' | null;
+  /** dated: the promotion with dates and a minimum; first: the first-time-customers-only one. */
+  code: 'dated' | 'first' | 'unknown' | 'none' | null;
   items: string[] | null;
 }
 
@@ -60,7 +71,13 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   ),
   payment: fc.option(fc.constantFrom('paid', 'pending', '')),
   orderedAt: fc.option(fc.integer({ min: 0, max: 100 }), { freq: 5 }),
-  code: fc.option(fc.constantFrom('valid' as const, 'unknown' as const, 'none' as const), { freq: 3 }),
+  code: fc.option(
+    fc.oneof(
+      { arbitrary: fc.constant('first' as const), weight: 3 },
+      { arbitrary: fc.constantFrom('dated' as const, 'unknown' as const, 'none' as const), weight: 3 },
+    ),
+    { freq: 3 },
+  ),
   items: fc.option(fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 })),
 });
 
@@ -81,7 +98,7 @@ function recordsOf(world: string, specs: readonly Spec[], messageIds: readonly s
       payment_status: s.payment,
       ordered_at: s.orderedAt === null ? null : at(s.orderedAt),
       promotion_code:
-        s.code === null ? null : s.code === 'valid' ? code : s.code === 'unknown' ? `${code}-X` : '',
+        s.code === null ? null : { dated: code, first: firstCode, unknown: `${code}-X`, none: '' }[s.code],
       items: s.items?.map((p, k) => item({ product_id: p, unit_price: 5 + k, quantity: k + 1 })) ?? null,
     }),
   );
@@ -123,7 +140,7 @@ async function snapshot(world: string) {
 
 t.test('arrival order, batching and repeats do not change the outcome', async (t) => {
   let runs = 0;
-  const seen = { orders: 0, valid: 0, invalid: 0, parked: 0 };
+  const seen = { orders: 0, valid: 0, invalid: 0, notFirst: 0, parked: 0 };
   await fc.assert(
     fc.asyncProperty(
       fc.array(specArb, { minLength: 1, maxLength: 14 }),
@@ -155,8 +172,11 @@ t.test('arrival order, batching and repeats do not change the outcome', async (t
 
         const [sa, sb] = [await snapshot(a), await snapshot(b)];
         seen.orders += sa.orders.length;
-        for (const o of sa.orders as { redemptions: [string, boolean][] | null }[])
-          for (const r of o.redemptions ?? []) seen[r[1] ? 'valid' : 'invalid']++;
+        for (const o of sa.orders as { redemptions: [string, boolean, string[]][] | null }[])
+          for (const r of o.redemptions ?? []) {
+            seen[r[1] ? 'valid' : 'invalid']++;
+            if (r[2].includes('not-first-order')) seen.notFirst++;
+          }
         seen.parked += sa.parked.filter((p: { parked: boolean }) => p.parked).length;
         // Thrown, not asserted: fast-check shrinks to the smallest stream that differs and reports it.
         if (JSON.stringify(sa) !== JSON.stringify(sb))
@@ -168,7 +188,8 @@ t.test('arrival order, batching and repeats do not change the outcome', async (t
     { seed: SEED, numRuns: RUNS },
   );
   t.equal(runs >= RUNS, true, `${runs} runs (seed ${SEED})`);
-  // The streams exercised what they are meant to: orders, valid and invalid redemptions, parked orders.
+  // The streams exercised what they are meant to: orders, valid and invalid redemptions (some for
+  // not being the customer's first order), parked orders.
   t.ok(
     Object.values(seen).every((n) => n > 0),
     `covered ${JSON.stringify(seen)}`,

@@ -31,8 +31,10 @@ interface PromotionSpec {
 }
 
 /** A promotion of our own, with a random code; valid around T0 by default, no limits. */
-async function promotion(spec: PromotionSpec = {}): Promise<{ id: string; code: string }> {
-  const code = randomName('CODE');
+async function promotion(
+  spec: PromotionSpec = {},
+  code = randomName('CODE'),
+): Promise<{ id: string; code: string }> {
   const p = {
     discount_type: 'percentage',
     discount_value: 0.1,
@@ -301,4 +303,123 @@ t.test("an Order Completed's coupon redeems like promotion_code; replays change 
   t.match(rows[0], { order_id: orderId, customer: user, was_valid: true, final_order_value: '45.00' });
   const c = await counters(promo.id);
   t.same(c.stored, c.recount);
+});
+
+t.test(
+  'first-time customers only: judged by the final is_first_order, whichever order arrives first',
+  async (t) => {
+    const promo = await promotion({ first_time_customers_only: true });
+    // B (the later order, with the code) and A (earlier, no code), in both arrival orders.
+    const outcome = async (bFirst: boolean) => {
+      const { definition } = newProcessor();
+      const user = randomName('user');
+      const b = order(promo.code, { userId: user, ordered_at: at(10), timestamp: at(10) });
+      const a = order('', { userId: user, ordered_at: at(5), timestamp: at(5) });
+      const first = await write(definition, [bFirst ? b : a]);
+      const second = await write(definition, [bFirst ? a : b]);
+      const rows = (await redemptions(promo.id)).filter((r) => r.customer === user);
+      return { b, a, user, first, second, rows };
+    };
+    const bFirst = await outcome(true);
+    t.same(bFirst.first.redemptions, { valid: 1, invalid: 0 }, 'B alone is the first order: valid');
+    t.same(bFirst.second.redemptions, { valid: 0, invalid: 1 }, 'A takes the flag: B judged again');
+    const aFirst = await outcome(false);
+    t.same(aFirst.second.redemptions, { valid: 0, invalid: 1 });
+    for (const o of [bFirst, aFirst]) {
+      t.equal(o.rows.length, 1);
+      t.match(o.rows, [{ order_id: o.b.order_id, was_valid: false, validation_errors: ['not-first-order'] }]);
+    }
+    const c = await counters(promo.id);
+    t.same(c.stored, c.recount, 'counters equal a recount');
+    t.equal(c.stored[0], 0);
+
+    // A's ordered_at corrected to after B: B is the first order again, and valid again.
+    const { definition } = newProcessor();
+    const moved = await write(definition, [
+      orderRecord({
+        order_id: bFirst.a.order_id,
+        userId: bFirst.user,
+        ordered_at: at(20),
+        timestamp: at(30),
+      }),
+    ]);
+    t.same(moved.redemptions, { valid: 1, invalid: 0 });
+    t.match(
+      (await redemptions(promo.id)).filter((r) => r.customer === bFirst.user),
+      [{ order_id: bFirst.b.order_id, was_valid: true, validation_errors: [] }],
+    );
+    t.equal((await counters(promo.id)).stored[0], 1);
+
+    // Judged again from what the row recorded: amounts recorded clamped still do not fit.
+    const huge = order(promo.code, { order_total: 200_000_000, ordered_at: at(10), timestamp: at(10) });
+    await write(definition, [huge]);
+    await write(definition, [order('', { userId: huge.userId, ordered_at: at(5), timestamp: at(5) })]);
+    t.match(
+      (await redemptions(promo.id)).filter((r) => r.order_id === huge.order_id),
+      [{ was_valid: false, validation_errors: ['not-first-order', 'amount-out-of-range'] }],
+    );
+
+    // A flag change judges only first-time-customers-only redemptions again; others stay as recorded.
+    const plain = await promotion();
+    const user = randomName('user');
+    const later = order(plain.code, { userId: user, ordered_at: at(10), timestamp: at(10) });
+    await write(definition, [later]);
+    const again = await write(definition, [order('', { userId: user, ordered_at: at(5), timestamp: at(5) })]);
+    t.same(again.redemptions, { valid: 0, invalid: 0 });
+    t.match(await redemptions(plain.id), [{ order_id: later.order_id, was_valid: true }]);
+  },
+);
+
+t.test('promotion codes are looked up whole, up to 100 characters; the order keeps 50', async (t) => {
+  const { definition } = newProcessor();
+  const base = randomName('LONG').padEnd(50, 'x');
+  const short = await promotion({}, base); // exactly 50 characters
+  const long = await promotion({}, base + 'y'.repeat(40)); // 90: its first 50 are `short`'s code
+  const longest = await promotion({}, base + 'z'.repeat(50)); // 100
+  const viaLong = order(long.code);
+  const viaLongest = track(
+    'Order Completed',
+    { order_id: randomName('order'), total: 100, coupon: longest.code },
+    { userId: randomName('user') },
+  );
+  const tooLong = order(longest.code + 'q'); // 101: names no promotion, is not cut to find one
+  const counts = await write(definition, [viaLong, viaLongest, tooLong]);
+  t.same(counts.redemptions, { valid: 2, invalid: 0 });
+  t.equal(counts.unknownCodes, 1);
+  t.same(counts.truncated, { promotion_code: 3 }, 'the three cut for customer_orders, and counted');
+  t.same(await redemptions(short.id), [], 'a 50-character prefix redeems nothing');
+  t.match(await redemptions(long.id), [{ order_id: viaLong.order_id, was_valid: true }]);
+  t.match(await redemptions(longest.id), [{ was_valid: true }]);
+  const codes = async (orderId: string) => {
+    const { rows } = await db.query<{ promotion_code: string; redemption_code: string | null }>(
+      'test.long-codes',
+      `SELECT o.promotion_code, r.redemption_code
+       FROM customer_orders o LEFT JOIN promotion_redemptions r ON r.order_id = o.id WHERE o.order_id = $1`,
+      [orderId],
+    );
+    return rows;
+  };
+  t.same(await codes(viaLong.order_id), [{ promotion_code: base, redemption_code: long.code }]);
+  t.same(await codes(tooLong.order_id), [{ promotion_code: base, redemption_code: null }]);
+
+  // A status update does not judge the redemption again, nor count the long code unknown again.
+  const again = await write(definition, [
+    orderRecord({
+      order_id: tooLong.order_id,
+      userId: tooLong.userId,
+      order_status: 'shipped',
+      timestamp: at(5),
+    }),
+    orderRecord({
+      order_id: viaLong.order_id,
+      userId: viaLong.userId,
+      order_status: 'shipped',
+      timestamp: at(5),
+    }),
+  ]);
+  t.same([again.unknownCodes, again.redemptions], [0, { valid: 0, invalid: 0 }]);
+  for (const p of [short, long, longest]) {
+    const c = await counters(p.id);
+    t.same(c.stored, c.recount);
+  }
 });

@@ -3,7 +3,11 @@
  * tracks on cdp.events land like the cdp.orders records that say the same.
  */
 import t from 'tap';
-import { readSchemaFile } from '../../shared/src/avro/registry.js';
+import { Registry } from 'prom-client';
+import { readSchemaFile, type AvroCodec } from '../../shared/src/avro/registry.js';
+import type { OutRecord } from '../../shared/src/kafka/batching-publisher.js';
+import { batchOf, countOf, harness } from '../../shared/test/processor-harness.js';
+import { createOrdersProcessor } from '../src/processor.js';
 import type { KafkaMessage } from '../../shared/src/kafka/client.js';
 import { Topics, valueSubject } from '../../shared/src/topics.js';
 import type { Step } from '../../shared/src/pipeline/results.js';
@@ -14,6 +18,7 @@ import {
   db,
   item,
   itemsOf,
+  limits,
   newProcessor,
   orderRecord,
   orderRow,
@@ -35,10 +40,10 @@ const schemaId = (topic: string, file: string) => {
 };
 const encodeEvent = async (v: unknown) => codec.encode(await schemaId(Topics.events, 'event.avsc'), v);
 const encodeOrder = async (v: unknown) => codec.encode(await schemaId(Topics.orders, 'order.avsc'), v);
-const message = (value: Buffer | null) =>
+const message = (value: Buffer) =>
   ({ value, key: null, offset: '0', headers: {} }) as unknown as KafkaMessage;
 
-async function decode(bytes: Buffer | null, topic: string): Promise<Step<OrderUpdate>> {
+async function decode(bytes: Buffer, topic: string): Promise<Step<OrderUpdate>> {
   const { definition } = newProcessor();
   return definition.decode(message(bytes), topic);
 }
@@ -95,8 +100,10 @@ t.test('events that are not order tracks are dropped; broken bytes are dead lett
       drop: true,
     },
   );
-  t.match(await decode(null, 'cdp.orders'), { ok: false, reason: 'undecodable' });
-  t.match(await decode(Buffer.from('{"order_id":"x"}'), 'cdp.orders'), { ok: false, reason: 'undecodable' });
+  await t.rejects(decode(Buffer.from('{"order_id":"x"}'), 'cdp.orders'), {
+    name: 'PoisonError',
+    reason: 'undecodable',
+  });
   t.match(
     await decode(await encodeEvent(track('Order Completed', { total: 1 }, { userId: 'u' })), 'cdp.events'),
     {
@@ -106,6 +113,38 @@ t.test('events that are not order tracks are dropped; broken bytes are dead lett
     },
   );
 });
+
+t.test(
+  'through the runtime: tombstones, bytes that are not Avro and a throwing decode are dead letters',
+  async (t) => {
+    const { definition } = newProcessor();
+    const published: OutRecord[] = [];
+    const h = await harness(definition, { db, codec, publish: async (r) => void published.push(...r) });
+    const orderId = randomName('order');
+    const batch = batchOf('cdp.orders', [
+      Buffer.alloc(0),
+      Buffer.from('{"order_id":"x"}'),
+      await encodeOrder(orderRecord({ order_id: orderId, userId: randomName('user'), order_total: 5 })),
+    ]);
+    (batch.messages[0] as { value: Buffer | null }).value = null; // a tombstone
+    await h.applier.handle(batch);
+    t.equal(await countOf(h.metrics.deadLettered, { reason: 'undecodable' }), 2);
+    t.equal(published.length, 2, 'two dead letters');
+    t.match(await orderRow(orderId), { order_total: '5.00' }, 'the rest of the batch is written');
+
+    // Anything else decode throws, not retryable, is a dead letter too (the runtime's, not ours).
+    const broken = createOrdersProcessor(
+      {
+        codec: { decode: () => Promise.reject(new TypeError('boom')) } as unknown as AvroCodec,
+        registry: new Registry(),
+      },
+      { groupId: randomName('orders-test'), topicPrefix: '', maxFutureMs: limits.maxFutureMs },
+    );
+    const hb = await harness(broken, { db, codec, publish: async () => {} });
+    await hb.applier.handle(batchOf('cdp.events', [Buffer.from('x')]));
+    t.equal(await countOf(hb.metrics.deadLettered, { reason: 'mapping-failed' }), 1);
+  },
+);
 
 t.test('Order Completed lands like the cdp.orders record that says the same', async (t) => {
   const { definition } = newProcessor();

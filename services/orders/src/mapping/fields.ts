@@ -16,6 +16,13 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const isOrderStatus = (v: unknown): v is OrderStatus =>
   typeof v === 'string' && (ORDER_STATUSES as readonly string[]).includes(v);
 
+/**
+ * promotions.promotion_code is VARCHAR(100), customer_orders.promotion_code only VARCHAR(50): the
+ * state keeps an order's code whole and promotions are looked up by it (a longer code names none);
+ * only the order's row holds it cut to 50.
+ */
+export const PROMOTION_CODE_MAX = 100;
+
 /** Largest magnitudes DECIMAL(12,2) and DECIMAL(10,2) hold. */
 export const MONEY_12_2 = 9_999_999_999.99;
 export const MONEY_10_2 = 99_999_999.99;
@@ -23,6 +30,8 @@ export const MONEY_10_2 = 99_999_999.99;
 export type FieldSpec =
   | { kind: 'status' }
   | { kind: 'text'; length: number | null }
+  /** Text the state keeps whole and the row cuts to `length` (counted as cut like any text). */
+  | { kind: 'code'; length: number }
   | { kind: 'money'; max: number }
   | { kind: 'time' }
   | { kind: 'bool' }
@@ -55,7 +64,7 @@ export const ORDER_FIELDS = {
   billing_city: text(100),
   acquisition_channel: text(100),
   campaign_id: { kind: 'uuid' },
-  promotion_code: text(50),
+  promotion_code: { kind: 'code', length: 50 },
   payment_method: text(50),
   payment_status: text(50),
   is_subscription: { kind: 'bool' },

@@ -12,7 +12,7 @@ import {
   storableJson,
   storableString,
 } from '../../../shared/src/text/storable.js';
-import { truncateCodePoints } from '../../../shared/src/text/code-points.js';
+import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
 import { ORDER_FIELDS, isOrderStatus, MONEY_10_2, type FieldName, type FieldValue } from './fields.js';
 import { roundMoney } from './money.js';
 
@@ -114,6 +114,14 @@ export class Normalizer {
         if (raw === '') return null;
         // ISO 4217 codes are upper case; the collector upper-cases them too.
         return this.text(name, name === 'currency' ? raw.toUpperCase() : raw, spec.length);
+      case 'code': {
+        if (typeof raw !== 'string') return undefined;
+        if (raw === '') return null;
+        // Kept whole; the row's column gets it cut (orderColumns), counted here like any cut.
+        const s = storableString(raw);
+        if (codePointLength(s) > spec.length) this.truncated.push(name);
+        return s;
+      }
       case 'money':
         return typeof raw === 'number' ? this.money(name, raw, spec.max) : undefined;
       case 'time':

@@ -13,6 +13,7 @@ import type {
   OrderStatus,
   OrderUpdate,
 } from '../mapping/fields.js';
+import { canonicalJson } from '../../../shared/src/text/canonical-json.js';
 
 /** A value and the (event time, messageId) of the record that set it. */
 export interface Cell<V> {
@@ -111,7 +112,7 @@ const earlier = (t: number, than: number | undefined): boolean => than === undef
 export function beats(a: Cell<unknown>, b: Cell<unknown>): boolean {
   if (a.t !== b.t) return a.t > b.t;
   if (a.m !== b.m) return a.m > b.m;
-  return canonical(a.v) > canonical(b.v);
+  return canonicalJson(a.v) > canonicalJson(b.v);
 }
 
 /**
@@ -121,12 +122,4 @@ export function beats(a: Cell<unknown>, b: Cell<unknown>): boolean {
 export function customerBeats(a: Cell<CustomerClaim>, b: Cell<CustomerClaim>): boolean {
   if (a.v.type !== b.v.type) return a.v.type === 'user_id';
   return beats(a, b);
-}
-
-/** JSON with object keys sorted: the same value gives the same text (jsonb reorders keys). */
-export function canonical(v: unknown): string {
-  if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const keys = Object.keys(v).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
 }

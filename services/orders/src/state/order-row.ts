@@ -4,6 +4,7 @@
  */
 import { FIELD_NAMES, ORDER_FIELDS, type FieldName, type OrderStatus } from '../mapping/fields.js';
 import { moneyText } from '../mapping/money.js';
+import { truncateCodePoints } from '../../../shared/src/text/code-points.js';
 import type { OrderState } from './merge.js';
 
 /**
@@ -53,6 +54,8 @@ export function orderColumns(s: OrderState): OrderColumns {
     const spec = ORDER_FIELDS[name];
     if (spec.kind === 'money') out[name] = typeof v === 'number' ? moneyText(v) : null;
     else if (spec.kind === 'time') out[name] = typeof v === 'number' ? new Date(v).toISOString() : null;
+    else if (spec.kind === 'code')
+      out[name] = typeof v === 'string' ? truncateCodePoints(v, spec.length) : null;
     else out[name] = (v ?? null) as OrderColumns[FieldName];
   }
   const orderTotal = out.order_total;

@@ -42,7 +42,7 @@ export async function existingOrders(
 
 /**
  * Inserts or updates the rows, in order_id order (row locks in one order across transactions).
- * is_first_order is left to refreshFirstOrders; customers' metric columns to the table's trigger.
+ * is_first_order is left to updateFirstOrderFlags; customers' metric columns to the table's trigger.
  */
 export async function upsertOrders(tx: Tx, rows: readonly OrderRow[]): Promise<Map<string, WrittenOrder>> {
   if (rows.length === 0) return new Map();
@@ -86,24 +86,31 @@ export async function replaceItems(
 }
 
 /**
- * is_first_order for exactly each customer's earliest order (0014), for every customer an order
- * moved to or from; then the flags of the given orders, which the first-time-customer rule reads.
+ * is_first_order for exactly each customer's earliest order, for every customer an order moved to
+ * or from (first_order_flag_changes, 0017: the customers locked in id order first). Returns the
+ * orders whose flag changed, and the flags of those and of `orderUuids`, which the
+ * first-time-customer rule reads.
  */
-export async function refreshFirstOrders(
+export async function updateFirstOrderFlags(
   tx: Tx,
   customerIds: readonly string[],
   orderUuids: readonly string[],
-): Promise<Map<string, boolean>> {
+): Promise<{ changed: Set<string>; flags: Map<string, boolean> }> {
+  const changed = new Set<string>();
   if (customerIds.length > 0) {
-    await tx.query('orders.first-order-flags', 'SELECT refresh_first_order_flags($1::uuid[])', [
-      [...new Set(customerIds)].sort(),
-    ]);
+    const { rows } = await tx.query<{ id: string }>(
+      'orders.first-order-flags',
+      'SELECT f AS id FROM first_order_flag_changes($1::uuid[]) AS f',
+      [[...new Set(customerIds)].sort()],
+    );
+    for (const r of rows) changed.add(r.id);
   }
-  if (orderUuids.length === 0) return new Map();
+  const read = [...new Set([...orderUuids, ...changed])];
+  if (read.length === 0) return { changed, flags: new Map() };
   const { rows } = await tx.query<{ id: string; is_first_order: boolean }>(
     'orders.first-order-read',
     'SELECT id, is_first_order FROM customer_orders WHERE id = ANY($1::uuid[])',
-    [orderUuids],
+    [read],
   );
-  return new Map(rows.map((r) => [r.id, r.is_first_order === true]));
+  return { changed, flags: new Map(rows.map((r) => [r.id, r.is_first_order === true])) };
 }

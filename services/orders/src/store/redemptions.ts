@@ -3,13 +3,16 @@
  *
  * One row per order and promotion. An order's code that changes (a newer update) moves its
  * redemption: the old promotion's row is deleted, the new one recorded. A row's validity is
- * decided when it is recorded, and again only when what it records changes (amounts, customer,
- * time, code), so deactivating a promotion later does not rewrite past redemptions. The
- * promotions are locked (FOR UPDATE, in id order) for the whole of it, so two partitions
- * redeeming one promotion count its limits one after the other, and the counters are recounted
- * from the valid rows in the same transaction: they always equal a recount.
+ * decided when it is recorded, and again when what it records changes (amounts, customer, time,
+ * code) or, for a first-time-customers-only promotion, when the order's is_first_order changes
+ * (another order of the customer arrived or moved), so deactivating a promotion later does not
+ * rewrite past redemptions. The promotions are locked (FOR UPDATE, in id order) for the whole of
+ * it, so two partitions redeeming one promotion count its limits one after the other, and the
+ * counters are recounted from the valid rows in the same transaction: they always equal a recount.
  */
 import type { Tx } from '../../../shared/src/pg/gateway.js';
+import { codePointLength } from '../../../shared/src/text/code-points.js';
+import { PROMOTION_CODE_MAX } from '../mapping/fields.js';
 import { centsText } from '../mapping/money.js';
 import {
   clampedAmounts,
@@ -26,7 +29,7 @@ export interface RedemptionOrder {
   orderUuid: string;
   orderId: string;
   customerId: string;
-  /** The order's promotion_code; null: cleared by the order. */
+  /** The order's promotion_code, whole (not cut to customer_orders' 50); null: cleared by the order. */
   code: string | null;
   /** The code is new for this order in this batch (the order was created, or its code changed). */
   codeIsNew: boolean;
@@ -45,6 +48,8 @@ type ExistingRow = {
   id: string;
   promotion_id: string;
   order_id: string;
+  /** customer_orders.order_id of the row's order. */
+  order_key: string;
   customer_id: string;
   redemption_code: string;
   discount_cents: number;
@@ -52,28 +57,50 @@ type ExistingRow = {
   final_cents: number;
   redemption_channel: string | null;
   redeemed_ms: number | null;
+  ordered_ms: number;
+  was_valid: boolean | null;
+  validation_errors: ValidationError[] | null;
 };
 
+/** What a row records about its order. */
+type Redeeming = Omit<RedemptionOrder, 'amounts' | 'codeIsNew'>;
+
 interface Candidate {
-  order: RedemptionOrder;
+  order: Redeeming;
   promotion: Promotion;
   amounts: RedemptionAmounts;
   existingId: string | null;
+  /** Judged again as it was recorded: its amounts were clamped, so they still do not fit. */
+  clamped?: boolean;
+  /** Judged again only because of the order's first-order flag: written only if that changes it. */
+  before?: { valid: boolean; errors: ValidationError[] };
 }
 
+/**
+ * `orders`: the orders the batch wrote that have a promotion_code (set or cleared).
+ * `flagChanged`: the orders whose is_first_order the batch changed, written by it or not; their
+ * redemptions of first-time-customers-only promotions are judged again.
+ */
 export async function recordRedemptions(
   tx: Tx,
   orders: readonly RedemptionOrder[],
+  flagChanged: ReadonlySet<string>,
   firstOrder: (orderUuid: string) => boolean,
 ): Promise<RedemptionCounts> {
   const counts: RedemptionCounts = { valid: 0, invalid: 0, unknownCodes: 0 };
-  if (orders.length === 0) return counts;
+  const inBatch = new Set(orders.map((o) => o.orderUuid));
+  const others = [...flagChanged].filter((id) => !inBatch.has(id));
+  if (orders.length === 0 && others.length === 0) return counts;
 
-  const existing = await existingRows(
-    tx,
-    orders.map((o) => o.orderUuid),
-  );
-  const codes = [...new Set(orders.map((o) => o.code).filter((c): c is string => c !== null))];
+  const existing = await existingRows(tx, [...inBatch], others);
+  // A code longer than promotions.promotion_code's VARCHAR(100) names no promotion.
+  const codes = [
+    ...new Set(
+      orders
+        .map((o) => o.code)
+        .filter((c): c is string => c !== null && codePointLength(c) <= PROMOTION_CODE_MAX),
+    ),
+  ];
   const promotions = await lockPromotions(tx, codes, [...new Set(existing.map((r) => r.promotion_id))]);
   const byCode = new Map([...promotions.values()].map((p) => [p.code, p]));
 
@@ -87,8 +114,35 @@ export async function recordRedemptions(
     stale.push(...rows.filter((r) => r !== keep));
     if (!promotion) continue;
     const amounts = redemptionAmounts(promotion, order.amounts);
-    if (keep && unchanged(keep, order, amounts)) continue;
+    const flagMatters = promotion.firstTimeCustomersOnly && flagChanged.has(order.orderUuid);
+    if (keep && !flagMatters && unchanged(keep, order, amounts)) continue;
     candidates.push({ order, promotion, amounts, existingId: keep?.id ?? null });
+  }
+  // The other orders whose flag changed: nothing they record changed but is_first_order, so their
+  // rows are judged again as recorded (an earlier order arriving later takes "first" from them).
+  for (const r of existing) {
+    const promotion = promotions.get(r.promotion_id);
+    if (inBatch.has(r.order_id) || !promotion?.firstTimeCustomersOnly) continue;
+    const before = { valid: r.was_valid !== false, errors: r.validation_errors ?? [] };
+    candidates.push({
+      order: {
+        orderUuid: r.order_id,
+        orderId: r.order_key,
+        customerId: r.customer_id,
+        code: r.redemption_code,
+        orderedAt: r.redeemed_ms ?? r.ordered_ms,
+        channel: r.redemption_channel,
+      },
+      promotion,
+      amounts: {
+        discountCents: r.discount_cents,
+        originalCents: r.original_cents,
+        finalCents: r.final_cents,
+      },
+      existingId: r.id,
+      clamped: before.errors.includes('amount-out-of-range'),
+      before,
+    });
   }
 
   if (stale.length > 0) {
@@ -98,20 +152,25 @@ export async function recordRedemptions(
       [stale.map((r) => r.id)],
     );
   }
+  const written: Evaluated[] = [];
   if (candidates.length > 0) {
     const evaluated = await evaluate(tx, candidates, firstOrder);
-    await writeRows(tx, evaluated);
-    for (const e of evaluated) {
+    written.push(...evaluated.filter((e) => !e.before || !sameOutcome(e.errors, e.before)));
+    await writeRows(tx, written);
+    for (const e of written) {
       if (e.errors.length === 0) counts.valid++;
       else counts.invalid++;
     }
   }
-  const touched = new Set([...stale.map((r) => r.promotion_id), ...candidates.map((c) => c.promotion.id)]);
+  const touched = new Set([...stale.map((r) => r.promotion_id), ...written.map((c) => c.promotion.id)]);
   if (touched.size > 0) await recount(tx, [...touched].sort());
   return counts;
 }
 
-const unchanged = (r: ExistingRow, o: RedemptionOrder, a: RedemptionAmounts): boolean =>
+const sameOutcome = (errors: readonly ValidationError[], before: NonNullable<Candidate['before']>) =>
+  (errors.length === 0) === before.valid && errors.join() === before.errors.join();
+
+const unchanged = (r: ExistingRow, o: Redeeming, a: RedemptionAmounts): boolean =>
   r.customer_id === o.customerId &&
   r.redemption_code === o.code &&
   r.discount_cents === a.discountCents &&
@@ -120,17 +179,31 @@ const unchanged = (r: ExistingRow, o: RedemptionOrder, a: RedemptionAmounts): bo
   r.redemption_channel === o.channel &&
   r.redeemed_ms === o.orderedAt;
 
-async function existingRows(tx: Tx, orderUuids: readonly string[]): Promise<ExistingRow[]> {
+/**
+ * The rows of the batch's orders, and the rows of `flagChanged` orders that redeem a
+ * first-time-customers-only promotion (read again once the promotion is locked).
+ */
+async function existingRows(
+  tx: Tx,
+  orderUuids: readonly string[],
+  flagChanged: readonly string[],
+): Promise<ExistingRow[]> {
   const { rows } = await tx.query<ExistingRow>(
     'orders.redemptions-existing',
-    `SELECT id, promotion_id, order_id, customer_id, redemption_code,
-            round(discount_amount * 100)::bigint AS discount_cents,
-            round(original_order_value * 100)::bigint AS original_cents,
-            round(final_order_value * 100)::bigint AS final_cents,
-            redemption_channel,
-            floor(extract(epoch FROM redeemed_at) * 1000)::bigint AS redeemed_ms
-     FROM promotion_redemptions WHERE order_id = ANY($1::uuid[]) ORDER BY id`,
-    [orderUuids],
+    `SELECT r.id, r.promotion_id, r.order_id, o.order_id AS order_key, r.customer_id, r.redemption_code,
+            round(r.discount_amount * 100)::bigint AS discount_cents,
+            round(r.original_order_value * 100)::bigint AS original_cents,
+            round(r.final_order_value * 100)::bigint AS final_cents,
+            r.redemption_channel,
+            floor(extract(epoch FROM r.redeemed_at) * 1000)::bigint AS redeemed_ms,
+            floor(extract(epoch FROM o.ordered_at) * 1000)::bigint AS ordered_ms,
+            r.was_valid, r.validation_errors
+     FROM promotion_redemptions r JOIN customer_orders o ON o.id = r.order_id
+     WHERE r.order_id = ANY($1::uuid[])
+        OR (r.order_id = ANY($2::uuid[])
+            AND r.promotion_id IN (SELECT id FROM promotions WHERE first_time_customers_only))
+     ORDER BY r.id`,
+    [orderUuids, flagChanged],
   );
   return rows;
 }
@@ -228,6 +301,7 @@ async function evaluate(
       usedTotal: total.get(c.promotion.id) ?? 0,
       usedByCustomer: byCustomer.get(k) ?? 0,
     });
+    if (c.clamped && !errors.includes('amount-out-of-range')) errors.push('amount-out-of-range');
     if (errors.length === 0) {
       total.set(c.promotion.id, (total.get(c.promotion.id) ?? 0) + 1);
       byCustomer.set(k, (byCustomer.get(k) ?? 0) + 1);
