@@ -1,3 +1,4 @@
+import { EMPTY_CONTEXT } from '../../shared/src/avro/record-context.js';
 /** Records as the topics carry them, for unit and database tests alike (no connections here). */
 import { randomUUID } from 'node:crypto';
 import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
@@ -91,21 +92,7 @@ export function track(
     sentAt: null,
     receivedAt: timestamp,
     propertiesJson: JSON.stringify(properties),
-    context: {
-      ip: null,
-      userAgent: null,
-      locale: null,
-      timezone: null,
-      sessionId: null,
-      page: null,
-      campaign: null,
-      device: null,
-      os: null,
-      screen: null,
-      location: null,
-      library: null,
-      extraJson: null,
-    },
+    context: { ...EMPTY_CONTEXT },
     ...o,
   };
 }
