@@ -3,6 +3,7 @@
  * /openapi.json. Segment's spec is lenient by design; we accept what its SDKs send and reject
  * only what the pipeline cannot store.
  */
+import { ORDER_STATUSES } from '../../shared/src/order-status.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const id = { type: 'string', minLength: 1, maxLength: 100 } as const;
@@ -112,14 +113,7 @@ const orderItem = {
   },
 } as const;
 
-export const orderStatuses = [
-  'pending',
-  'confirmed',
-  'shipped',
-  'delivered',
-  'cancelled',
-  'refunded',
-] as const;
+export const orderStatuses = ORDER_STATUSES;
 
 export const orderSchema = {
   type: 'object',

@@ -1,4 +1,5 @@
 import type { CustomerRow } from '../db/customers.js';
+import { PROFILE_COLUMNS } from '../traits/customer-traits.js';
 import { canonicalJson } from '../../../shared/src/text/canonical-json.js';
 
 /** The cdp.customer-changes value (schemas/customer-change.avsc). */
@@ -22,17 +23,7 @@ export interface CustomerChange {
  */
 export const PUBLISHED_COLUMNS = [
   'customer_id',
-  'email',
-  'phone',
-  'name',
-  'date_of_birth',
-  'gender',
-  'age_group',
-  'country',
-  'state',
-  'city',
-  'postal_code',
-  'timezone',
+  ...PROFILE_COLUMNS,
   'custom_attributes',
   'external_ids',
   'first_seen_at',

@@ -3,16 +3,9 @@
  * kind and limit. The mappings normalise values by it, the state keeps one cell per entry, and the
  * upsert's column list is derived from it, so they cannot drift.
  */
+import { ORDER_STATUSES, type OrderStatus } from '../../../shared/src/order-status.js';
 
-export const ORDER_STATUSES = [
-  'pending',
-  'confirmed',
-  'shipped',
-  'delivered',
-  'cancelled',
-  'refunded',
-] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+export { ORDER_STATUSES, type OrderStatus };
 export const isOrderStatus = (v: unknown): v is OrderStatus =>
   typeof v === 'string' && (ORDER_STATUSES as readonly string[]).includes(v);
 
