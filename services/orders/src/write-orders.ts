@@ -33,6 +33,8 @@ interface Merged {
   orderId: string;
   state: OrderState;
   changed: Set<Change>;
+  /** The promotion code the stored state had before this batch (undefined: none, or a new state). */
+  codeBefore?: unknown;
 }
 
 export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Promise<WriteCounts> {
@@ -67,7 +69,12 @@ export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Prom
     const state = merged.state!;
     if (isParked(state)) counts.parked += byOrder.get(a.orderId)!.length;
     if (merged.changed.size === 0) continue; // replays: nothing new
-    changedOrders.push({ orderId: a.orderId, state, changed: merged.changed });
+    changedOrders.push({
+      orderId: a.orderId,
+      state,
+      changed: merged.changed,
+      codeBefore: s.inserted ? undefined : s.state.fields.promotion_code?.v,
+    });
     if (!s.inserted) toSave.push({ orderId: a.orderId, state, parked: isParked(state) });
   }
   await saveStates(tx, toSave);
@@ -141,7 +148,8 @@ function redemptionOrder(
     orderId: m.orderId,
     customerId: row.customerId,
     code: typeof f.promotion_code?.v === 'string' ? f.promotion_code.v : null,
-    codeIsNew: created || m.changed.has('promotion_code'),
+    // A newer record repeating the same code changes its cell's time, not the code.
+    codeIsNew: created || (m.changed.has('promotion_code') && f.promotion_code?.v !== m.codeBefore),
     orderedAt: orderedAtOf(m.state),
     amounts: {
       totalCents,

@@ -284,6 +284,16 @@ t.test('an unknown code is counted and kept on the order, with no redemption', a
     orderRecord({ order_id: o.order_id, userId: o.userId, order_status: 'shipped', timestamp: at(5) }),
   ]);
   t.equal(again.unknownCodes, 0, 'counted once per order, not per update');
+  const repeated = await write(definition, [
+    orderRecord({
+      order_id: o.order_id,
+      userId: o.userId,
+      order_status: 'delivered',
+      promotion_code: code,
+      timestamp: at(6),
+    }),
+  ]);
+  t.equal(repeated.unknownCodes, 0, 'nor again by a newer update that repeats the same code');
 });
 
 t.test("an Order Completed's coupon redeems like promotion_code; replays change nothing", async (t) => {
