@@ -245,15 +245,21 @@ await runCli('demo', async (say) => {
         )
       ).rows[0]!.n;
     while (Date.now() < deadline && (await ordersLanded()) < orders) await sleep(500);
-    const profiles = await db.query<{ customers: number; with_email: number; merged_anonymous_ids: number }>(
+    const profiles = await db.query<{
+      customers: number;
+      with_email: number;
+      anonymous_ids_on_known: number;
+    }>(
       'demo.profiles',
       `SELECT (SELECT count(*)::int FROM customers WHERE customer_id LIKE $1) AS customers,
               (SELECT count(*)::int FROM customers WHERE customer_id LIKE $1 AND email IS NOT NULL) AS with_email,
               (SELECT count(*)::int FROM customer_identities i JOIN customers c ON c.id = i.customer_id
-                WHERE i.external_id LIKE $2 AND c.customer_id LIKE $3) AS merged_anonymous_ids`,
+                WHERE i.external_id LIKE $2 AND c.customer_id LIKE $3) AS anonymous_ids_on_known`,
       [like, `demo-${runId}-anon-%`, `demo-${runId}-user-%`],
     );
-    say('profiles (identify traits filled, anonymous browsing merged into the known customer):');
+    say(
+      'profiles (identify traits filled; anonymous ids that now resolve to the known customer, by a merge or by adopting the anonymous profile):',
+    );
     console.table(profiles.rows);
     const byStatus = await db.query<{
       order_status: string;
