@@ -11,7 +11,10 @@ export interface RelayOptions {
   /** Produces the records; resolves once Kafka acknowledged all of them (acks=all). */
   publish: (records: OutRecord[]) => Promise<void>;
   logger: Logger;
-  /** Rows found by this interval even without a wake-up: those a crashed instance left behind. */
+  /**
+   * Rows found by this interval even without a wake-up: those a crashed instance left behind (a
+   * commit of this instance wakes the relay at once). Default 5 s.
+   */
   pollMs?: number;
   batchRows?: number;
   onRelayed?: (count: number) => void;
@@ -113,7 +116,7 @@ export class OutboxRelay {
       }
       if (this.woken || this.stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.opts.pollMs ?? 1_000);
+        const timer = setTimeout(resolve, this.opts.pollMs ?? 5_000);
         this.wakeUp = () => {
           clearTimeout(timer);
           resolve();
