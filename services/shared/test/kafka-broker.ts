@@ -144,7 +144,10 @@ export async function startPrivateBroker(opts: { startTimeoutMs?: number } = {})
   const logFile = join(dir, 'broker.log');
   // A cluster id is a random 16-byte UUID in URL-safe base64 (what `StorageTool random-uuid`
   // prints), made here to save a JVM start.
-  const clusterId = randomBytes(16).toString('base64url');
+  // Like Kafka's own Uuid.randomUuid, never one that starts with '-': the tool's argument parser
+  // would take it for an option (and a test would fail one time in 64).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   await run(
     'java',
     javaArgs(dir, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'),
