@@ -146,3 +146,14 @@ export async function topicOffsets(
 }
 
 export type { Kafka };
+
+/** The cluster's id (KRaft's cluster.id): which Kafka the stored offsets are offsets of. */
+export async function clusterId(kafka: Kafka): Promise<string> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.describeCluster()).clusterId;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -38,12 +38,13 @@ export async function lockOffset(
   group: string,
   topic: string,
   partition: number,
+  clusterId: string | null = null,
 ): Promise<number> {
   await tx.query(
     'offsets.init',
-    `INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset)
-     VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`,
-    [group, topic, partition],
+    `INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset, kafka_cluster_id)
+     VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING`,
+    [group, topic, partition, clusterId],
   );
   const { rows } = await tx.query<{ next_offset: number }>(
     'offsets.lock',
@@ -86,4 +87,28 @@ export async function rewindOffset(
      WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND next_offset > $4`,
     [group, topic, partition, offset],
   );
+}
+
+/**
+ * At start: offsets of `group` stored for another Kafka cluster are reset to 0 (they count
+ * another cluster's records; message de-duplication drops what was already applied), and rows
+ * stored before the cluster was recorded are stamped with this one. Returns the rows reset.
+ */
+export async function fenceOffsetsToCluster(
+  db: Queryable,
+  group: string,
+  clusterId: string,
+): Promise<number> {
+  await db.query(
+    'offsets.stamp-cluster',
+    'UPDATE consumer_offsets SET kafka_cluster_id = $2 WHERE consumer_group = $1 AND kafka_cluster_id IS NULL',
+    [group, clusterId],
+  );
+  const { rowCount } = await db.query(
+    'offsets.reset-other-cluster',
+    `UPDATE consumer_offsets SET next_offset = 0, kafka_cluster_id = $2, updated_at = now()
+     WHERE consumer_group = $1 AND kafka_cluster_id <> $2`,
+    [group, clusterId],
+  );
+  return rowCount ?? 0;
 }

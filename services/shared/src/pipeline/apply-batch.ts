@@ -26,6 +26,8 @@ export interface ApplierDeps<T, C> {
   /** After a COMMIT that wrote outbox rows: wakes the relay. */
   onOutboxWritten?: () => void;
   faultPauseBeforeCommitMs?: number;
+  /** The Kafka cluster's id, stored with each new offset row. */
+  kafkaClusterId?: string | null;
 }
 
 /** How often the offset of a partition whose batches are all skipped records is stored. */
@@ -108,7 +110,7 @@ export class BatchApplier<T, C> {
     const pause = this.deps.faultPauseBeforeCommitMs;
     const { committed, refused, fenced } = await commitPartitionBatch(
       db,
-      { groupId: def.groupId, topic, partition },
+      { groupId: def.groupId, topic, partition, clusterId: this.deps.kafkaClusterId ?? null },
       decoded,
       lastOffset,
       { offsetOf: (d) => d.offset, messageOf: (d) => d.message, write: (tx, todo) => this.write(tx, todo) },

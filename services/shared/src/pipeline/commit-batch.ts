@@ -7,6 +7,8 @@ export interface PartitionRef {
   groupId: string;
   topic: string;
   partition: number;
+  /** The Kafka cluster the offsets belong to (pg/offsets.ts fenceOffsetsToCluster). */
+  clusterId?: string | null;
 }
 
 /** What a processor writes: its items, in offset order, each from one Kafka record. */
@@ -54,7 +56,7 @@ export async function commitPartitionBatch<T, S>(
     offsetOf: (item) => writer.offsetOf(item),
     commit: async (part, through) => {
       const result = await db.transaction(opts.tag, async (tx) => {
-        const next = await lockOffset(tx, groupId, topic, partition);
+        const next = await lockOffset(tx, groupId, topic, partition, ref.clusterId ?? null);
         const todo = part.filter((item) => writer.offsetOf(item) >= next);
         const written = await writer.write(tx, todo);
         if (through + 1 > next) await storeOffset(tx, groupId, topic, partition, through + 1);

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { AvroCodec } from '../avro/registry.js';
-import { createKafka, createProducer } from '../kafka/client.js';
+import { clusterId, createKafka, createProducer } from '../kafka/client.js';
+import { fenceOffsetsToCluster } from '../pg/offsets.js';
 import { registerCodecs } from '../kafka/codecs.js';
 import { BatchingPublisher } from '../kafka/batching-publisher.js';
 import { createDb, type Db } from '../pg/gateway.js';
@@ -110,6 +111,21 @@ export async function runProcessor<T, C>(
   const pruner = startDedupPruner(db, config.dedupRetentionDays, logger);
   lifecycle.onStop('dedup-pruner', async () => pruner.stop());
 
+  // Offsets stored for another Kafka cluster would skip this one's records: reset them first.
+  const cluster = await retryForever('kafka cluster id', () => clusterId(kafka), logger, stopped);
+  if (cluster === undefined) return;
+  const reset = await retryForever(
+    'offsets of this cluster',
+    () => fenceOffsetsToCluster(db, definition.groupId, cluster),
+    logger,
+    stopped,
+  );
+  if (reset)
+    logger.warn(
+      { group: definition.groupId, partitions: reset, cluster },
+      'stored offsets belonged to another Kafka cluster; reset to 0 (message de-duplication drops what was applied)',
+    );
+
   const applier = new BatchApplier({
     db,
     definition,
@@ -119,6 +135,7 @@ export async function runProcessor<T, C>(
     logger,
     onOutboxWritten: dieBeforeRelay ? killSelf : () => relay.wake(),
     faultPauseBeforeCommitMs: config.faultPauseBeforeCommitMs,
+    kafkaClusterId: cluster,
   });
   const consumer = await retryForever(
     'kafka consumer start',
