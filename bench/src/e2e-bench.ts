@@ -664,7 +664,7 @@ class LockSampler {
         .query<{ waiting: string | null; n: number }>(
           'bench.e2e-locks',
           `SELECT CASE WHEN wait_event_type = 'Lock' THEN wait_event END AS waiting, count(*)::int AS n
-           FROM pg_stat_activity WHERE application_name = 'event-sink' AND state = 'active' GROUP BY 1`,
+           FROM pg_stat_activity WHERE application_name LIKE 'event-sink/%' AND state = 'active' GROUP BY 1`,
         )
         .then((r) => {
           this.samples++;

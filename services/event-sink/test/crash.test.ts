@@ -48,7 +48,8 @@ t.test('kill -9 between COPY and COMMIT, restart: exactly N rows', async (t) => 
       const { rows } = await db.query<{ n: number }>(
         'test.open-tx',
         `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE application_name = 'event-sink' AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+         WHERE application_name = $1 AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+        [`event-sink/${first.child.pid}`],
       );
       return rows[0]!.n > 0;
     },
@@ -106,7 +107,8 @@ t.test('SIGTERM while a batch transaction is open: that batch commits, the proce
       const { rows } = await db.query<{ n: number }>(
         'test.open-tx',
         `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE application_name = 'event-sink' AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+         WHERE application_name = $1 AND state = 'idle in transaction' AND query LIKE '%offsets.store%'`,
+        [`event-sink/${first.child.pid}`],
       );
       if (rows[0]!.n === 0) return false;
       before = (await countRows(ids)).n;

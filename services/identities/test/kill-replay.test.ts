@@ -259,7 +259,8 @@ t.test(
         const open = await s.db.query(
           'identities-test.kr-open',
           `SELECT 1 FROM pg_stat_activity
-           WHERE application_name = 'identities' AND state = 'idle in transaction' AND backend_xid IS NOT NULL`,
+           WHERE application_name = $1 AND state = 'idle in transaction' AND backend_xid IS NOT NULL`,
+          [`identities/${first.child.pid}`],
         );
         return (open.rowCount ?? 0) > 0;
       },

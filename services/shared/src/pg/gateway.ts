@@ -29,6 +29,8 @@ export interface DbOptions {
   service: string;
   registry: Registry;
   max?: number;
+  /** Shown in pg_stat_activity; default `service`. */
+  applicationName?: string;
   /** Statement timeout in ms for every session; bounded so a stuck server surfaces as an error. */
   statementTimeoutMs?: number;
 }
@@ -44,7 +46,7 @@ export function createDb(opts: DbOptions): Db {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: opts.statementTimeoutMs ?? 60_000,
-    application_name: opts.service,
+    application_name: opts.applicationName ?? opts.service,
   });
   // An idle client losing its connection (a PostgreSQL restart) must not crash the process;
   // the next query gets a fresh connection or a retryable error.

@@ -58,6 +58,8 @@ export async function runProcessor<T, C>(
   const db = createDb({
     connectionString: config.databaseUrl,
     service: name,
+    // `<processor>/<pid>`: which instance holds a session is visible in pg_stat_activity.
+    applicationName: `${name}/${process.pid}`,
     registry,
     max: config.concurrency + 3,
   });
