@@ -88,6 +88,9 @@ t.test('what a cdp.orders record cannot store is a dead letter with a clear reas
     ['future', { ...base, timestamp: Date.now() + 3 * 86_400_000 }, 'future-timestamp', /after receipt/],
     ['before 2000', { ...base, timestamp: Date.UTC(1999, 0, 1) }, 'impossible-value', /before 2000/],
     ['total too large', { ...base, order_total: 1e11 }, 'impossible-value', /order_total/],
+    // Past 1e21 a double's text has an exponent: rounding through it would give NaN.
+    ['total huge', { ...base, order_total: 1e300 }, 'impossible-value', /order_total .* does not fit/],
+    ['subtotal huge negative', { ...base, subtotal: -1e25 }, 'impossible-value', /subtotal .* does not fit/],
     ['tax NaN', { ...base, tax_amount: NaN }, 'impossible-value', /tax_amount is not a finite number/],
     [
       'campaign not uuid',

@@ -56,8 +56,10 @@ export class Normalizer {
       this.fail('impossible-value', `${column} is not a finite number`);
       return undefined;
     }
-    const v = roundMoney(raw);
-    if (Math.abs(v) > max) {
+    // Checked before rounding too: toCents' decimal-text shift only holds below 1e21, and past
+    // that a value would come back NaN (and `NaN > max` is false).
+    const v = Math.abs(raw) > max + 0.005 ? Number.POSITIVE_INFINITY : roundMoney(raw);
+    if (!(Math.abs(v) <= max)) {
       this.fail('impossible-value', `${column} ${raw} does not fit DECIMAL(${max > MONEY_10_2 ? 12 : 10},2)`);
       return undefined;
     }
