@@ -147,7 +147,9 @@ export const orderSchema = {
     billing_city: text(100),
     acquisition_channel: text(100),
     campaign_id: { type: 'string', format: 'uuid' },
-    promotion_code: text(50),
+    // promotions.promotion_code is VARCHAR(100): the orders processor looks a code up whole and
+    // cuts it only for customer_orders.promotion_code (50).
+    promotion_code: text(100),
     payment_method: text(50),
     payment_status: text(50),
     is_subscription: { type: 'boolean' },
