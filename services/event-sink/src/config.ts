@@ -16,6 +16,11 @@ export const sinkConfigSpec = {
    * index maintenance dominates, not parsing), so text, the simpler one, is the default.
    */
   copyFormat: field.oneOf('EVENT_SINK_COPY_FORMAT', ['text', 'binary'] as const, 'text'),
+  /**
+   * The customers' event metrics in the sink's transaction. `false` is for measuring their cost
+   * (make bench) only: the metrics then drift from the events until `npm run customers:recompute`.
+   */
+  customerMetrics: field.bool('EVENT_SINK_CUSTOMER_METRICS', true),
 };
 
 export type SinkConfig = ReturnType<typeof loadSinkConfig>;

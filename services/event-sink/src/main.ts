@@ -5,10 +5,11 @@ import { createSinkMetrics } from './metrics.js';
 import { configOrExit } from '../../shared/src/config.js';
 import { runProcessor } from '../../shared/src/pipeline/run-processor.js';
 import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
+import { customerChangeFeed } from '../../shared/src/customers/change.js';
 
 const config = configOrExit('event-sink', () => loadSinkConfig(process.env));
 
-await runProcessor('event-sink', config, ({ db, codec, registry }) =>
+await runProcessor('event-sink', config, async ({ db, codec, registry }) =>
   createEventSink({
     db,
     codec,
@@ -17,5 +18,8 @@ await runProcessor('event-sink', config, ({ db, codec, registry }) =>
     topic: config.topic,
     limits: { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS },
     copyFormat: config.copyFormat,
+    customerMetrics: config.customerMetrics && {
+      changes: await customerChangeFeed(codec, config.topicPrefix, 'event-sink'),
+    },
   }),
 );

@@ -10,6 +10,10 @@ import { COPY_SQL, copyLine } from './copy-text.js';
 import { COPY_BINARY_SQL, copyBinary } from './copy-binary.js';
 import { PartitionCache } from './partitions.js';
 import type { SinkMetrics } from './metrics.js';
+import { recordActivity } from './customer-activity.js';
+import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
+import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
+import type { WriteContext } from '../../shared/src/pipeline/processor.js';
 
 export interface SinkDeps {
   db: Db;
@@ -19,6 +23,12 @@ export interface SinkDeps {
   topic: string;
   limits: TimeLimits;
   copyFormat?: 'text' | 'binary';
+  /**
+   * Keep the customers' event metrics (page views, sessions, first/last seen, scores) in the same
+   * transaction, publishing what changed on `changes`. Off only to measure what it costs: the
+   * metrics then drift from the events (invariant 2) until `npm run customers:recompute`.
+   */
+  customerMetrics?: { changes: ChangeFeed | null } | false;
 }
 
 export const DEDUP_SCOPE = 'events';
@@ -61,11 +71,12 @@ export function createEventSink(deps: SinkDeps): ProcessorDefinition<SinkValue, 
     receivedAt: (v) => v.receivedAt,
     prepare: (values) => partitions.ensure(values.map((v) => v.row.occurredAt)),
 
-    async write(tx, records) {
+    async write(tx, records, ctx) {
       return copyRows(
         tx,
         records.map((r) => r.value.row),
         deps.copyFormat ?? 'text',
+        deps.customerMetrics === false ? null : { ctx, changes: deps.customerMetrics?.changes ?? null },
       );
     },
 
@@ -84,8 +95,13 @@ export function createEventSink(deps: SinkDeps): ProcessorDefinition<SinkValue, 
   };
 }
 
-/** Customer resolution and the COPY, inside the batch's transaction. */
-async function copyRows(tx: Tx, rows: EventRow[], format: 'text' | 'binary'): Promise<Copied> {
+/** Customer resolution, the COPY and the customers' metrics, inside the batch's transaction. */
+async function copyRows(
+  tx: Tx,
+  rows: EventRow[],
+  format: 'text' | 'binary',
+  metrics: { ctx: WriteContext; changes: ChangeFeed | null } | null,
+): Promise<Copied> {
   const customers = await resolveCustomers(
     tx,
     rows.map((row) => ({
@@ -104,9 +120,21 @@ async function copyRows(tx: Tx, rows: EventRow[], format: 'text' | 'binary'): Pr
           COPY_SQL,
           resolved.map(({ row, customerId }) => copyLine(row, customerId)),
         );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (metrics) {
+    const activity = await recordActivity(tx, resolved);
+    const changes = await updateCustomerMetrics(tx, [...activity.events.keys()], {
+      asOfMs: Date.now(),
+      events: activity.events,
+      newDays: activity.newDays,
+    });
+    if (metrics.changes) {
+      await metrics.ctx.outbox.add(changeRecords(metrics.changes, changes, (id) => activity.causedAt.get(id)!));
+    }
+  }
   return {
     rows: copied,
-    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    seconds,
     occurredAt: rows.map((r) => r.occurredAt.getTime()),
   };
 }

@@ -44,6 +44,8 @@ export class BatchState {
   /** survivor -> the profiles merged into it in this batch: [customers.id, customer_id]. */
   private readonly mergedFrom = new Map<string, [string, string][]>();
   private readonly causedAt = new Map<string, number>();
+  /** The earliest record time per customer: first_seen_at of a profile without activity. */
+  private readonly earliest = new Map<string, number>();
   private readonly patches = new Map<string, { updates: TraitUpdates; version: Version }[]>();
   readonly groupCalls: GroupCall[] = [];
   readonly counts = emptyCounts();
@@ -68,6 +70,11 @@ export class BatchState {
   touch(id: string, at: number): void {
     const final = this.final(id);
     this.causedAt.set(final, Math.max(this.causedAt.get(final) ?? at, at));
+    this.earliest.set(final, Math.min(this.earliest.get(final) ?? at, at));
+  }
+
+  earliestOf(id: string): number | undefined {
+    return this.earliest.get(id);
   }
 
   patch(id: string, updates: TraitUpdates, version: Version): void {
@@ -91,6 +98,9 @@ export class BatchState {
     const at = this.causedAt.get(merged);
     if (at !== undefined) this.causedAt.set(survivor, Math.max(this.causedAt.get(survivor) ?? at, at));
     this.causedAt.delete(merged);
+    const first = this.earliest.get(merged);
+    if (first !== undefined) this.earliest.set(survivor, Math.min(this.earliest.get(survivor) ?? first, first));
+    this.earliest.delete(merged);
     const moved = this.patches.get(merged);
     if (moved) this.patches.set(survivor, [...(this.patches.get(survivor) ?? []), ...moved]);
     this.patches.delete(merged);

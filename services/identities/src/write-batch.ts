@@ -9,9 +9,11 @@ import { applyGroupCalls } from './db/groups.js';
 import { ensureCustomer, identitiesByCustomer } from './db/identities.js';
 import { linkIds, type LinkOutcome } from './db/link.js';
 import type { IdentityInput } from './mapping/identity-input.js';
-import { customerChange, type CustomerChange } from './profile/customer-change.js';
+import { customerChange, type CustomerChange } from '../../shared/src/customers/change.js';
 import { changedColumns, externalIdsWith, profileColumns, profileOf } from './profile/profile.js';
 import { customerTraitUpdates } from './traits/customer-traits.js';
+import { recomputeCustomers } from '../../shared/src/customers/metrics/repair.js';
+import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
 import { applyTraits, type Version } from './traits/trait-map.js';
 
 export interface WriteDeps {
@@ -42,8 +44,35 @@ export async function writeIdentities(
     tx,
     state.groupCalls.map((c) => ({ ...c, customerId: state.final(c.customerId) })),
   );
+  await updateMetrics(tx, state, ids);
   await publishChanges(tx, state, ids, ctx, deps);
   return state.counts;
+}
+
+/**
+ * The computed columns of the touched customers: a survivor of a merge recomputed from the raw
+ * tables (the events and orders it took over), the others brought up to date (an identify can
+ * set date_of_birth, hence age_group; a new profile gets its first scores).
+ */
+async function updateMetrics(tx: Tx, state: BatchState, ids: readonly string[]): Promise<void> {
+  const asOfMs = Date.now();
+  const survivors = ids.filter((id) => state.mergedInto(id).length > 0);
+  await recomputeCustomers(tx, survivors, asOfMs);
+  await updateCustomerMetrics(
+    tx,
+    ids.filter((id) => state.mergedInto(id).length === 0),
+    { asOfMs },
+  );
+  // Without events or orders a profile was first seen by its earliest identify, whichever
+  // identify arrived first.
+  const earliest = ids.map((id) => state.earliestOf(id) ?? asOfMs);
+  await tx.query(
+    'identities.first-seen',
+    `UPDATE customers c SET first_seen_at = u.at
+     FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
+     WHERE c.id = u.id AND c.last_seen_at IS NULL AND c.first_seen_at > u.at`,
+    [ids, earliest.map((ms) => new Date(ms))],
+  );
 }
 
 async function applyRecord(tx: Tx, state: BatchState, v: IdentityInput): Promise<void> {

@@ -5,7 +5,9 @@
  * order, random batch splits, processors interleaved and run concurrently, instances restarted and
  * batches redelivered), end in the same state as the same stream applied one record at a time in
  * event-time order: every event on exactly one surviving customer, old ids resolving to the survivor,
- * the newest traits by event time, every order's columns from its latest update.
+ * the newest traits by event time, every order's columns from its latest update; and every computed column of customers equal to a
+ * from-scratch recompute (contract invariant 2) after the run, after a replay of every topic from
+ * offset 0, and after the scheduled refresh at later dates (an injected clock).
  * FUZZ_SEED / FUZZ_RUNS override the seed and the number of runs.
  */
 import t from 'tap';
@@ -27,6 +29,10 @@ import { codec } from '../../event-sink/test/support.js';
 import { createOrdersProcessor } from '../../orders/src/processor.js';
 import { orderRecord } from '../../orders/test/fixtures.js';
 import { createIdentitiesProcessor } from '../src/processor.js';
+import { metricDifferences } from '../../shared/src/customers/metrics/check.js';
+import { refreshClockDrivenMetrics } from '../../shared/src/customers/metrics/refresh.js';
+import { DAY_MS } from '../../shared/src/customers/metrics/rules.js';
+import { METRIC_COLUMNS } from '../../shared/src/customers/metrics/values.js';
 import { identityRecord } from './fixtures.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
@@ -66,7 +72,7 @@ interface World {
 }
 
 type Spec =
-  | { kind: 'event'; anon: boolean; who: number; minute: number; page: boolean }
+  | { kind: 'event'; anon: boolean; who: number; minute: number; page: boolean; session: number | null }
   | {
       kind: 'identify';
       user: number;
@@ -74,13 +80,14 @@ type Spec =
       minute: number;
       email: string | null;
       plan: string | null;
+      birthday: string | null;
     }
   | { kind: 'alias'; anon: number; minute: number }
   | {
       kind: 'order';
       order: number;
       minute: number;
-      status: 'shipped' | 'delivered' | 'refunded' | null;
+      status: 'confirmed' | 'shipped' | 'delivered' | 'refunded' | 'cancelled' | null;
       total: number | null;
     };
 
@@ -94,7 +101,10 @@ const worldArb: fc.Arbitrary<World> = fc.record({
     maxLength: ORDERS,
   }),
 });
-const minute = fc.integer({ min: 0, max: 300 });
+// Five months, so that customers go quiet for more than 30 and 90 days and come back (the
+// lifecycle's at_risk, churned and reactivated), and the 30-day window of recent events moves.
+const SPAN_MINUTES = 150 * 24 * 60;
+const minute = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: SPAN_MINUTES }));
 const specArb: fc.Arbitrary<Spec> = fc.oneof(
   {
     weight: 4,
@@ -104,6 +114,7 @@ const specArb: fc.Arbitrary<Spec> = fc.oneof(
       who: fc.integer({ min: 0, max: ANONS - 1 }),
       minute,
       page: fc.boolean(),
+      session: fc.option(fc.integer({ min: 0, max: 3 })),
     }),
   },
   {
@@ -115,6 +126,7 @@ const specArb: fc.Arbitrary<Spec> = fc.oneof(
       minute,
       email: fc.option(fc.constantFrom('a@x.io', 'b@x.io', 'c@x.io')),
       plan: fc.option(fc.constantFrom('free', 'pro')),
+      birthday: fc.option(fc.constantFrom('1990-05-17', '2010-12-02', '1950-01-01'), { freq: 3 }),
     }),
   },
   {
@@ -131,7 +143,15 @@ const specArb: fc.Arbitrary<Spec> = fc.oneof(
       kind: fc.constant('order' as const),
       order: fc.integer({ min: 0, max: ORDERS - 1 }),
       minute,
-      status: fc.option(fc.constantFrom('shipped' as const, 'delivered' as const, 'refunded' as const)),
+      status: fc.option(
+        fc.constantFrom(
+          'confirmed' as const,
+          'shipped' as const,
+          'delivered' as const,
+          'refunded' as const,
+          'cancelled' as const,
+        ),
+      ),
       total: fc.option(
         fc.integer({ min: 100, max: 9_900 }).map((c) => c / 100),
         { freq: 2 },
@@ -173,15 +193,18 @@ async function materialize(world: World, specs: Spec[], ns: string, base: number
     const messageId = `${ns}-m${index}`;
     if (s.kind === 'event') {
       const who = s.anon ? { anonymousId: anon(s.who), userId: null } : { userId: user(s.who % USERS) };
-      const e = eventRecord({
-        messageId,
-        ...who,
-        type: s.page ? 'PAGE' : 'TRACK',
-        event: s.page ? null : 'Product Viewed',
-        name: s.page ? 'Home' : null,
-        timestamp: at(s.minute),
-        receivedAt: now,
-      });
+      const e = eventRecord(
+        {
+          messageId,
+          ...who,
+          type: s.page ? 'PAGE' : 'TRACK',
+          event: s.page ? null : 'Product Viewed',
+          name: s.page ? 'Home' : null,
+          timestamp: at(s.minute),
+          receivedAt: now,
+        },
+        { sessionId: s.session === null ? null : `${ns}-s${s.session}` },
+      );
       out.push({ kind: 'events', minute: s.minute, index, value: await codec.encode(schemas.events, e) });
     } else if (s.kind === 'identify' || s.kind === 'alias') {
       let r;
@@ -191,6 +214,7 @@ async function materialize(world: World, specs: Spec[], ns: string, base: number
         const traits: Record<string, unknown> = {};
         if (s.email) traits.email = s.email;
         if (s.plan) traits.plan = s.plan;
+        if (s.birthday) traits.birthday = s.birthday;
         r = identityRecord({
           messageId,
           userId: user(s.user),
@@ -327,6 +351,8 @@ async function applyChaotically(
     }
   }
   const groups = freshGroups();
+  const all = { ...queues };
+  for (const kind of ['events', 'identities', 'orders'] as const) all[kind] = [...queues[kind]];
   let h = await processors(groups, deadLetters);
   const offsets: Record<Kind, number> = { events: 0, identities: 0, orders: 0 };
   const take = (kind: Kind) => {
@@ -351,6 +377,26 @@ async function applyChaotically(
       await handle(h, first.kind, first.values, first.from);
     }
   }
+  return { groups, all };
+}
+
+/** Every topic again from offset 0 on the same groups, as after a reset of the consumers. */
+async function replayAll(
+  run: { groups: Record<Kind, string>; all: Record<Kind, Buffer[][]> },
+  deadLetters: OutRecord[],
+): Promise<void> {
+  const h = await processors(run.groups, deadLetters);
+  for (const kind of ['events', 'identities', 'orders'] as const) {
+    const values = run.all[kind].flat();
+    if (values.length > 0) await handle(h, kind, values, 0);
+  }
+}
+
+async function customerIdsOf(ns: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>('test.converge-ids', 'SELECT id FROM customers WHERE customer_id LIKE $1', [
+    `${ns}-%`,
+  ]);
+  return rows.map((r) => r.id);
 }
 
 /** What the profiles look like in world `ns`, with `ns` written as NS so two worlds compare. */
@@ -367,7 +413,7 @@ async function snapshot(ns: string): Promise<unknown> {
        FROM customer_events e JOIN customers c ON c.id = e.customer_id WHERE e.message_id LIKE $1 ORDER BY 1`,
     ),
     customers: await q(
-      `SELECT customer_id, email, custom_attributes->>'plan' AS plan, total_orders, total_revenue, lifetime_value
+      `SELECT customer_id, email, custom_attributes->>'plan' AS plan, ${METRIC_COLUMNS.join(', ')}
        FROM customers WHERE customer_id LIKE $1 ORDER BY 1`,
     ),
     orders: await q(
@@ -379,7 +425,7 @@ async function snapshot(ns: string): Promise<unknown> {
 }
 
 t.test('any interleaving of the three processors ends where event-time order does', async (t) => {
-  const base = Math.floor((Date.now() - 3 * 24 * 3600_000) / 60_000) * 60_000;
+  const base = Math.floor((Date.now() - SPAN_MINUTES * 60_000 - DAY_MS) / 60_000) * 60_000;
   let run = 0;
   await fc.assert(
     fc.asyncProperty(
@@ -392,7 +438,15 @@ t.test('any interleaving of the three processors ends where event-time order doe
         const ordered = randomName('cvo');
         const chaotic = randomName('cvc');
         await applyInOrder(await materialize(world, specs, ordered, base), deadLetters);
-        await applyChaotically(await materialize(world, specs, chaotic, base), chaos, deadLetters);
+        const chaotically = await applyChaotically(
+          await materialize(world, specs, chaotic, base),
+          chaos,
+          deadLetters,
+        );
+        const ids = [...(await customerIdsOf(ordered)), ...(await customerIdsOf(chaotic))];
+        t.same(await metricDifferences(db, ids, Date.now()), [], `run ${run}: every metric equals the recompute`);
+        await replayAll(chaotically, deadLetters);
+        t.same(await metricDifferences(db, ids, Date.now()), [], `run ${run}: and after a replay from offset 0`);
         t.equal(deadLetters.length, 0, `run ${run}: nothing dead-lettered`);
         const expected = (await snapshot(ordered)) as { events: { copies: number }[] };
         t.same(await snapshot(chaotic), expected, `run ${run}: the same profiles, events and orders`);
@@ -402,6 +456,12 @@ t.test('any interleaving of the three processors ends where event-time order doe
           expected.events.every((e) => e.copies === 1),
           `run ${run}: each once`,
         );
+        // Time passes without events: the scheduled refresh at later dates equals the recompute then.
+        for (const days of [20, 45, 100, 400]) {
+          const asOf = Date.now() + days * DAY_MS;
+          await refreshClockDrivenMetrics(db, new Date(asOf), { only: ids, sliceSize: 7 });
+          t.same(await metricDifferences(db, ids, asOf), [], `run ${run}: after the refresh ${days} days on`);
+        }
       },
     ),
     { seed: SEED, numRuns: RUNS, endOnFailure: true },

@@ -34,7 +34,9 @@ t.test('identify merges the anonymous profile into the known one: everything mov
   await writeBatch(s, [identify(user, null, 2, { name: 'Known' })]);
 
   await insertEvent(s.db, known, minutesAgo(20));
-  for (const m of [80, 70]) await insertEvent(s.db, anonymous, minutesAgo(m));
+  const anonFirstEvent = minutesAgo(80);
+  await insertEvent(s.db, anonymous, anonFirstEvent);
+  await insertEvent(s.db, anonymous, minutesAgo(70));
   await insertOrder(s.db, known, { total: 30, orderedAt: minutesAgo(25) });
   const anonOrder = await insertOrder(s.db, anonymous, { total: 50, orderedAt: minutesAgo(60) });
   await insertOrder(s.db, anonymous, { total: 99, status: 'refunded', orderedAt: minutesAgo(55) });
@@ -74,11 +76,16 @@ t.test('identify merges the anonymous profile into the known one: everything mov
     phone: '555',
     total_orders: 2,
     total_revenue: 80,
-    lifetime_value: -19,
+    // Confirmed, shipped or delivered orders: the refunded one counts 0.
+    lifetime_value: 80,
   });
   t.same(c.custom_attributes, { plan: 'free' });
   t.same(c.external_ids, { user_id: [user], anonymous_id: [anon] });
-  t.equal(new Date(c.first_seen_at as string).getTime(), anonSeen.getTime(), 'first_seen_at: the least');
+  t.equal(
+    new Date(c.first_seen_at as string).getTime(),
+    anonFirstEvent.getTime(),
+    'first_seen_at: the earliest activity of both (the survivor is recomputed from its events and orders)',
+  );
 
   const send = await s.db.query<{
     total_clicks: number;

@@ -14,7 +14,7 @@ import { startProcessor } from '../../shared/test/processor-process.js';
 import { randomName, waitFor } from '../../shared/test/support.js';
 import { customerOf, setup } from './support.js';
 import { identityRecord } from './fixtures.js';
-import type { CustomerChange } from '../src/profile/customer-change.js';
+import type { CustomerChange } from '../../shared/src/customers/change.js';
 
 const s = await setup(t);
 

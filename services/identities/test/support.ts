@@ -9,7 +9,7 @@ import { config, logger } from '../../shared/test/support.js';
 import type { WriteCounts } from '../src/batch-state.js';
 import { mapIdentityRecord, type IdentityInput } from '../src/mapping/identity-input.js';
 import { createIdentitiesProcessor } from '../src/processor.js';
-import type { CustomerChange } from '../src/profile/customer-change.js';
+import type { CustomerChange } from '../../shared/src/customers/change.js';
 import { identityRecord } from './fixtures.js';
 
 export const limits = { maxFutureMs: 24 * 3600_000, earliestMs: Date.UTC(2000, 0, 1) };

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { customerTraitUpdates, isTimeZone } from '../src/traits/customer-traits.js';
-import { ageAt, ageGroupOf, parseBirthday } from '../src/traits/birthday.js';
+import { parseBirthday } from '../src/traits/birthday.js';
 
 const at = Date.UTC(2026, 5, 15, 12); // 2026-06-15
 const map = (traits: Record<string, unknown>, contextTimezone: string | null = null) =>
@@ -26,7 +26,6 @@ t.test('Segment traits fill the columns; the rest goes to custom_attributes', as
     name: 'Ada Lovelace',
     gender: 'female',
     date_of_birth: '1990-06-16',
-    age_group: '35-44', // 35 on 2026-06-15: the birthday is tomorrow
     city: 'London',
     state: 'LDN',
     postal_code: 'NW1',
@@ -53,7 +52,6 @@ t.test('null or blank clears a column; absent leaves it alone', async (t) => {
     email: null,
     phone: null,
     date_of_birth: null,
-    age_group: null,
     country: null,
     state: null,
     city: null,
@@ -80,11 +78,9 @@ t.test('what cannot be the column is ignored and named, the rest of the record s
   t.same(map({ birthday: '2030-01-01' }).ignored, ['date_of_birth'], 'born after the event');
 });
 
-t.test('age sets age_group when there is no birthday; it stays a custom attribute', async (t) => {
-  t.same(entries({ age: 30 }), { age_group: '25-34', 'custom_attributes.age': 30 });
-  t.same(entries({ age: '17' }), { age_group: 'under-18', 'custom_attributes.age': '17' });
-  t.equal(entries({ age: 70, birthday: '2000-01-01' }).age_group, '25-34', 'the birthday wins');
-  t.same(map({ age: -3 }).ignored, ['age_group']);
+t.test('age is a custom attribute; age_group is the metrics\' (from date_of_birth)', async (t) => {
+  t.same(entries({ age: 30 }), { 'custom_attributes.age': 30 });
+  t.notOk('age_group' in entries({ birthday: '2000-01-01' }));
 });
 
 t.test('timezone: the trait, else context.timezone; both checked against the zone database', async (t) => {
@@ -106,7 +102,7 @@ t.test('a __proto__ trait is a custom attribute like any other', async (t) => {
   t.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 
-t.test('birthdays and age groups', async (t) => {
+t.test('birthdays', async (t) => {
   t.same(parseBirthday('1990-05-17', at), { year: 1990, month: 5, day: 17 });
   t.same(
     parseBirthday('1990-05-17T23:30:00-05:00', at),
@@ -116,23 +112,4 @@ t.test('birthdays and age groups', async (t) => {
   t.equal(parseBirthday('1899-12-31', at), null);
   t.equal(parseBirthday('2023-02-29', at), null, 'not a leap year');
   t.same(parseBirthday('2024-02-29', at), { year: 2024, month: 2, day: 29 });
-  t.equal(ageAt({ year: 2000, month: 6, day: 15 }, at), 26, 'the birthday itself counts');
-  t.equal(ageAt({ year: 2000, month: 6, day: 16 }, at), 25);
-  t.same([0, 17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 130, 131].map(ageGroupOf), [
-    'under-18',
-    'under-18',
-    '18-24',
-    '18-24',
-    '25-34',
-    '25-34',
-    '35-44',
-    '35-44',
-    '45-54',
-    '45-54',
-    '55-64',
-    '55-64',
-    '65+',
-    '65+',
-    null,
-  ]);
 });

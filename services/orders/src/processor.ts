@@ -9,6 +9,7 @@ import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
 import { EARLIEST_EVENT_MS, type TimeLimits } from '../../shared/src/time/occurred-at.js';
 import { Topics } from '../../shared/src/topics.js';
 import type { OrdersConfig } from './config.js';
+import type { ChangeFeed } from '../../shared/src/customers/change.js';
 import type { OrderUpdate } from './mapping/fields.js';
 import { mapOrderRecord, type OrderRecord } from './mapping/order-record.js';
 import { isOrderTrack, mapOrderTrack, type EventTrack } from './mapping/order-track.js';
@@ -20,6 +21,8 @@ export const DEDUP_SCOPE = 'orders';
 export function createOrdersProcessor(
   deps: Pick<ProcessorDeps, 'codec' | 'registry'>,
   config: Pick<OrdersConfig, 'groupId' | 'topicPrefix' | 'maxFutureMs'>,
+  /** cdp.customer-changes, for the metrics the orders change (customerChangeFeed). */
+  changes: ChangeFeed | null = null,
 ): ProcessorDefinition<OrderUpdate, WriteCounts> {
   const metrics = createOrdersMetrics(deps.registry);
   const limits: TimeLimits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
@@ -37,10 +40,11 @@ export function createOrdersProcessor(
     decode: (message, topic) => decodeOrder(deps.codec, message.value!, topic === eventsTopic, limits),
     dedupKey: (u) => ({ sourceKey: u.sourceKey, messageId: u.messageId }),
     receivedAt: (u) => u.receivedAt,
-    write: (tx, records) =>
+    write: (tx, records, ctx) =>
       writeOrders(
         tx,
         records.map((r) => r.value),
+        { outbox: ctx.outbox, changes },
       ),
     committed: (results) => countCommitted(metrics, results),
   };

@@ -56,7 +56,6 @@ const WRITABLE = {
   name: 'text',
   date_of_birth: 'date',
   gender: 'text',
-  age_group: 'text',
   country: 'text',
   state: 'text',
   city: 'text',

@@ -67,14 +67,17 @@ export async function linkIdentities(tx: Queryable, links: readonly Link[]): Pro
   return sorted.every((l) => now.get(l.externalId) === l.customerId);
 }
 
-/** The customer `externalId` resolves to, created (first seen at `seenAt`) when there is none. */
+/**
+ * The customer `externalId` resolves to, created (first seen at `seenAt`) when there is none. An
+ * identify is no activity: a customer it creates has no last_seen_at until its first event or order.
+ */
 export async function ensureCustomer(
   tx: Queryable,
   externalId: string,
   type: 'user_id' | 'anonymous_id',
   seenAt: Date,
 ): Promise<string> {
-  const resolved = await resolveCustomers(tx, [{ externalId, identityType: type, seenAt }]);
+  const resolved = await resolveCustomers(tx, [{ externalId, identityType: type, seenAt, activity: false }]);
   return resolved.get(externalId)!;
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../../shared/src/pg/gateway.js';
+import { mergeCampaignRows } from '../../../shared/src/campaigns/merge-sends.js';
 
 /**
  * Everything that refers to customer `from` moves to `into`, table by table, before `from` is
@@ -25,36 +26,6 @@ const STEPS: readonly (readonly [tag: string, sql: string])[] = [
        AND i.promotion_id = f.promotion_id AND i.order_id = f.order_id`,
   ],
   ['move-redemptions', 'UPDATE promotion_redemptions SET customer_id = $2 WHERE customer_id = $1'],
-
-  // UNIQUE NULLS NOT DISTINCT (campaign_id, customer_id, variant): one send per campaign and
-  // customer. Two sends become one carrying the furthest status, the earliest of each first-time
-  // and the latest of each last-time, and the clicks of both.
-  [
-    'combine-campaign-sends',
-    `UPDATE campaign_sends i SET
-       send_status = CASE WHEN ${statusRank('f')} > ${statusRank('i')} THEN f.send_status ELSE i.send_status END,
-       sent_at = LEAST(i.sent_at, f.sent_at),
-       delivered_at = LEAST(i.delivered_at, f.delivered_at),
-       opened_at = LEAST(i.opened_at, f.opened_at),
-       first_click_at = LEAST(i.first_click_at, f.first_click_at),
-       last_click_at = GREATEST(i.last_click_at, f.last_click_at),
-       total_clicks = coalesce(i.total_clicks, 0) + coalesce(f.total_clicks, 0),
-       unsubscribed_at = LEAST(i.unsubscribed_at, f.unsubscribed_at),
-       complained_at = LEAST(i.complained_at, f.complained_at),
-       converted_at = LEAST(i.converted_at, f.converted_at),
-       conversion_value = coalesce(i.conversion_value, f.conversion_value),
-       conversion_event = coalesce(i.conversion_event, f.conversion_event)
-     FROM campaign_sends f
-     WHERE i.customer_id = $2 AND f.customer_id = $1
-       AND f.campaign_id = i.campaign_id AND f.variant IS NOT DISTINCT FROM i.variant`,
-  ],
-  [
-    'drop-combined-sends',
-    `DELETE FROM campaign_sends f USING campaign_sends i
-     WHERE f.customer_id = $1 AND i.customer_id = $2
-       AND f.campaign_id = i.campaign_id AND f.variant IS NOT DISTINCT FROM i.variant`,
-  ],
-  ['move-campaign-sends', 'UPDATE campaign_sends SET customer_id = $2 WHERE customer_id = $1'],
 
   // UNIQUE (segment_id, customer_id): member since the earlier of the two; active if either is
   // (the segment evaluation decides anew from the merged profile).
@@ -113,12 +84,6 @@ const STEPS: readonly (readonly [tag: string, sql: string])[] = [
   ['move-group-memberships', 'UPDATE customer_group_memberships SET customer_id = $2 WHERE customer_id = $1'],
 ];
 
-/** How far a send got, to keep the further of two: delivered > sent > failed ones > queued. */
-function statusRank(alias: string): string {
-  return `CASE ${alias}.send_status WHEN 'delivered' THEN 4 WHEN 'sent' THEN 3
-          WHEN 'bounced' THEN 2 WHEN 'failed' THEN 2 WHEN 'rejected' THEN 2 ELSE 1 END`;
-}
-
 export interface MovedRows {
   events: number;
   orders: number;
@@ -131,9 +96,11 @@ export async function moveCustomerRows(tx: Queryable, from: string, into: string
     const r = await tx.query(`identities.merge.${tag}`, sql, [from, into]);
     counts.set(tag, r.rowCount ?? 0);
   }
+  // Sends, their events, conversions and suppressions, and the campaign counters (invariant 4).
+  counts.set('campaign-sends', await mergeCampaignRows(tx, from, into));
   return {
     events: counts.get('move-events') ?? 0,
     orders: counts.get('move-orders') ?? 0,
-    campaignSends: (counts.get('move-campaign-sends') ?? 0) + (counts.get('drop-combined-sends') ?? 0),
+    campaignSends: counts.get('campaign-sends') ?? 0,
   };
 }

@@ -32,23 +32,3 @@ export function parseBirthday(value: unknown, notAfterMs: number): CalendarDate 
 
 export const isoDate = (d: CalendarDate): string =>
   `${String(d.year).padStart(4, '0')}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
-
-/** Whole years from `birth` to the UTC date of `atMs`. */
-export function ageAt(birth: CalendarDate, atMs: number): number {
-  const at = new Date(atMs);
-  const [y, m, d] = [at.getUTCFullYear(), at.getUTCMonth() + 1, at.getUTCDate()];
-  const beforeBirthday = m < birth.month || (m === birth.month && d < birth.day);
-  return y - birth.year - (beforeBirthday ? 1 : 0);
-}
-
-/** The seed's age bands ('18-24', '25-34', ...), with one band on each side. */
-export function ageGroupOf(age: number): string | null {
-  if (!Number.isFinite(age) || age < 0 || age > 130) return null;
-  if (age < 18) return 'under-18';
-  if (age < 25) return '18-24';
-  if (age < 35) return '25-34';
-  if (age < 45) return '35-44';
-  if (age < 55) return '45-54';
-  if (age < 65) return '55-64';
-  return '65+';
-}

@@ -1,5 +1,5 @@
 import { truncateCodePoints } from '../../../shared/src/text/code-points.js';
-import { ageAt, ageGroupOf, isoDate, parseBirthday } from './birthday.js';
+import { isoDate, parseBirthday } from './birthday.js';
 import type { TraitUpdates } from './trait-map.js';
 import { define } from '../profile/json-object.js';
 
@@ -17,7 +17,6 @@ export const COLUMN_LIMITS = {
   phone: 20,
   name: 255,
   gender: 20,
-  age_group: 20,
   country: 50,
   state: 50,
   city: 100,
@@ -25,21 +24,7 @@ export const COLUMN_LIMITS = {
   timezone: 50,
 } as const;
 
-/** The customers columns identify owns, each with its own trait time. */
-export const PROFILE_COLUMNS = [
-  'email',
-  'phone',
-  'name',
-  'date_of_birth',
-  'gender',
-  'age_group',
-  'country',
-  'state',
-  'city',
-  'postal_code',
-  'timezone',
-] as const;
-export type ProfileColumn = (typeof PROFILE_COLUMNS)[number];
+export { PROFILE_COLUMNS, type ProfileColumn } from '../../../shared/src/customers/profile-columns.js';
 
 export const CUSTOM_PREFIX = 'custom_attributes.';
 
@@ -62,7 +47,7 @@ export interface MappedTraits {
 }
 
 export interface TraitContext {
-  /** The record's corrected event time: the age in age_group is the age then. */
+  /** The record's corrected event time: a birthday after it is no birthday. */
   eventTime: number;
   /** context.timezone, which SDKs fill by themselves: the timezone when the traits carry none. */
   contextTimezone: string | null;
@@ -103,27 +88,16 @@ export function customerTraitUpdates(traits: Record<string, unknown>, ctx: Trait
     if (parts.length > 0) text('name', parts.join(' '));
   }
 
-  let ageGroupSet = false;
+  // age_group is not set here: the customer metrics derive it from date_of_birth as time passes
+  // (an `age` trait stays a custom attribute).
   if (has('birthday')) {
     if (traits.birthday === null || textOf(traits.birthday) === null) {
       updates.set('date_of_birth', null);
-      updates.set('age_group', null);
-      ageGroupSet = true;
     } else {
       const birth = parseBirthday(traits.birthday, ctx.eventTime);
       if (birth === null) ignored.push('date_of_birth');
-      else {
-        updates.set('date_of_birth', isoDate(birth));
-        updates.set('age_group', ageGroupOf(ageAt(birth, ctx.eventTime)));
-        ageGroupSet = true;
-      }
+      else updates.set('date_of_birth', isoDate(birth));
     }
-  }
-  if (!ageGroupSet && has('age') && traits.age !== null) {
-    const age = typeof traits.age === 'number' ? traits.age : Number(textOf(traits.age) ?? NaN);
-    const group = Number.isInteger(age) ? ageGroupOf(age) : null;
-    if (group === null) ignored.push('age_group');
-    else updates.set('age_group', group);
   }
 
   if (has('address')) address(traits.address, text, updates);

@@ -10,6 +10,21 @@ export async function readSchemaFile(file: string): Promise<AvroSchema> {
   return JSON.parse(await readFile(repoPath('schemas', file), 'utf8')) as AvroSchema;
 }
 
+type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+
+/**
+ * The registry client sets no timeout of its own, and a request the registry never answers (seen
+ * with Apicurio on a kept-alive connection) would wait for ever; this one fails and is retried.
+ */
+const REGISTRY_TIMEOUT_MS = 10_000;
+const requestTimeout =
+  (ms: number): Middleware =>
+  () => ({
+    async prepareRequest(next) {
+      return (await next()).enhance({ timeout: ms });
+    },
+  });
+
 /**
  * Avro in the Confluent wire format (magic byte, 4-byte schema id, Avro body) through a
  * Confluent-compatible registry. Schemas are cached by id after the first look-up.
@@ -19,7 +34,11 @@ export class AvroCodec {
   private readonly encoders = new Map<number, Promise<(value: unknown) => Buffer>>();
 
   constructor(url: string) {
-    this.registry = new SchemaRegistry({ host: url, retry: { retries: 2 } });
+    this.registry = new SchemaRegistry({
+      host: url,
+      retry: { retries: 2 },
+      middlewares: [requestTimeout(REGISTRY_TIMEOUT_MS)],
+    });
   }
 
   /** Registers (or finds) `schema` under `subject`; returns its id. Idempotent. */

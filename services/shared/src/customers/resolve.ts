@@ -6,6 +6,11 @@ export interface CustomerRef {
   identityType: 'user_id' | 'anonymous_id';
   /** Earliest activity seen for it in this batch; becomes first_seen_at of a new customer. */
   seenAt: Date;
+  /**
+   * Whether seenAt is activity (an event, an order: the default) or only a record naming the id
+   * (an identify): a customer created by one has no last_seen_at until its first activity.
+   */
+  activity?: boolean;
 }
 
 /**
@@ -41,10 +46,10 @@ export async function resolveCustomers(
   const created = await db.query<{ id: string; customer_id: string; created: boolean }>(
     'customers.create',
     `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS t(customer_id, seen_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::boolean[]) AS t(customer_id, seen_at, activity)
      ), ins AS (
        INSERT INTO customers (customer_id, first_seen_at, last_seen_at, data_source)
-       SELECT customer_id, seen_at, seen_at, 'api' FROM input ORDER BY customer_id
+       SELECT customer_id, seen_at, CASE WHEN activity THEN seen_at END, 'api' FROM input ORDER BY customer_id
        ON CONFLICT (customer_id) DO NOTHING
        RETURNING id, customer_id
      )
@@ -52,7 +57,7 @@ export async function resolveCustomers(
      UNION ALL
      SELECT c.id, c.customer_id, false FROM customers c JOIN input i USING (customer_id)
      WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.customer_id = c.customer_id)`,
-    [missing, refsOf.map((r) => r.seenAt)],
+    [missing, refsOf.map((r) => r.seenAt), refsOf.map((r) => r.activity ?? true)],
   );
   const createdHere = new Set<string>();
   for (const row of created.rows) {

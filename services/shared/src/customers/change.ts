@@ -1,6 +1,10 @@
-import type { CustomerRow } from '../db/customers.js';
-import { PROFILE_COLUMNS } from '../traits/customer-traits.js';
-import { canonicalJson } from '../../../shared/src/text/canonical-json.js';
+import { randomUUID } from 'node:crypto';
+import { readSchemaFile, type AvroCodec } from '../avro/registry.js';
+import { canonicalJson } from '../text/canonical-json.js';
+import { Topics, valueSubject } from '../topics.js';
+import type { RowChange } from './metrics/incremental.js';
+import { METRIC_COLUMNS, type CustomerRow } from './metrics/values.js';
+import { PROFILE_COLUMNS } from './profile-columns.js';
 
 /** The cdp.customer-changes value (schemas/customer-change.avsc). */
 export interface CustomerChange {
@@ -17,27 +21,21 @@ export interface CustomerChange {
 }
 
 /**
- * The customers columns a change reports: what identify, alias and merges write, and the order
- * metrics a merge moves with the orders. trait_times, updated_at and the columns other processors
- * own alone are left out.
+ * The customers columns a change reports: the profile (identify, alias, merges) and every
+ * computed metric. trait_times, updated_at and last_calculated_at are left out.
  */
 export const PUBLISHED_COLUMNS = [
   'customer_id',
   ...PROFILE_COLUMNS,
   'custom_attributes',
   'external_ids',
-  'first_seen_at',
-  'last_seen_at',
-  'total_orders',
-  'total_revenue',
-  'average_order_value',
-  'lifetime_value',
   'acquisition_channel',
   'acquisition_campaign',
   'acquisition_source',
   'referrer_url',
   'utm_parameters',
   'tags',
+  ...METRIC_COLUMNS,
 ] as const;
 
 /** A customer as created, before anything set its columns: the schema's defaults. */
@@ -49,6 +47,11 @@ const NEW_CUSTOMER: Readonly<Record<string, unknown>> = {
   total_revenue: 0,
   average_order_value: 0,
   lifetime_value: 0,
+  total_sessions: 0,
+  total_page_views: 0,
+  engagement_score: 0,
+  churn_risk_score: 0,
+  lifecycle_stage: 'new',
 };
 
 export interface ChangeFacts {
@@ -92,4 +95,44 @@ export function customerChange(
     committedAt: ids.committedAt,
     producer: ids.producer,
   };
+}
+
+export interface ChangeFeed {
+  /** The cdp.customer-changes topic (with any prefix). */
+  topic: string;
+  /** Avro, Confluent wire format, schemas/customer-change.avsc. */
+  encode: (change: CustomerChange) => Buffer;
+  /** The processor (or job) that made the changes. */
+  producer: string;
+}
+
+/**
+ * The outbox records of the metrics writers' changes (the sink, orders, the scheduled refresh):
+ * one per customer whose published columns changed, keyed by customers.id like every change.
+ */
+export function changeRecords(
+  feed: ChangeFeed,
+  changes: readonly RowChange[],
+  causedAt: (customerId: string) => number,
+): { topic: string; key: string; value: Buffer; changeId: string }[] {
+  const committedAt = Date.now();
+  const records = [];
+  for (const c of changes) {
+    const change = customerChange(
+      { before: c.before, after: c.after, mergedFrom: [], causedAt: causedAt(c.id) },
+      { changeId: randomUUID(), committedAt, producer: feed.producer },
+    );
+    if (!change) continue;
+    records.push({ topic: feed.topic, key: change.customerId, value: feed.encode(change), changeId: change.changeId });
+  }
+  return records;
+}
+
+/** Registers the customer-change schema (idempotent) and returns the feed a writer publishes to. */
+export async function customerChangeFeed(codec: AvroCodec, topicPrefix: string, producer: string): Promise<ChangeFeed> {
+  const schemaId = await codec.register(
+    valueSubject(Topics.customerChanges),
+    await readSchemaFile('customer-change.avsc'),
+  );
+  return { topic: topicPrefix + Topics.customerChanges, encode: await codec.encoderFor(schemaId), producer };
 }
