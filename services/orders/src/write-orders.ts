@@ -18,6 +18,11 @@ import {
   upsertOrders,
 } from './store/customer-orders.js';
 import { recordRedemptions, type RedemptionOrder } from './store/redemptions.js';
+import { recordConversions } from '../../shared/src/campaigns/conversions.js';
+import { lockCustomerRows } from '../../shared/src/customers/metrics/store.js';
+import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
+import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
+import type { Outbox } from '../../shared/src/pipeline/outbox.js';
 
 export interface WriteCounts {
   created: number;
@@ -37,7 +42,17 @@ interface Merged {
   codeBefore?: unknown;
 }
 
-export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Promise<WriteCounts> {
+/** Where the customers' changed metrics go (cdp.customer-changes, through the outbox). */
+export interface MetricsFeed {
+  outbox: Outbox;
+  changes: ChangeFeed | null;
+}
+
+export async function writeOrders(
+  tx: Tx,
+  updates: readonly OrderUpdate[],
+  feed?: MetricsFeed,
+): Promise<WriteCounts> {
   const counts: WriteCounts = {
     created: 0,
     updated: 0,
@@ -94,6 +109,10 @@ export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Prom
     tx,
     ready.map((m) => m.orderId),
   );
+  // The customers as they were, locked in id order before the order trigger locks them, for the
+  // metrics' change feed.
+  const touched = [...new Set([...customers.values(), ...[...before.values()].map((b) => b.customerId)])];
+  const snapshot = await lockCustomerRows(tx, touched);
   const written = await upsertOrders(
     tx,
     ready.map((m) => ({
@@ -132,6 +151,26 @@ export async function writeOrders(tx: Tx, updates: readonly OrderUpdate[]): Prom
   );
   counts.redemptions = { valid: redeemed.valid, invalid: redeemed.invalid };
   counts.unknownCodes = redeemed.unknownCodes;
+  await recordConversions(
+    tx,
+    [...written.values()].map((w) => w.id),
+  );
+
+  // first/last_seen_at from what is stored: an update can move an order's ordered_at either way.
+  const changes = await updateCustomerMetrics(tx, touched, {
+    asOfMs: Date.now(),
+    fromStored: true,
+    before: snapshot,
+  });
+  if (feed?.changes) {
+    const causedAt = new Map<string, number>();
+    for (const m of ready) {
+      const id = customers.get(m.state.customer.v.id)!;
+      const latest = Math.max(...byOrder.get(m.orderId)!.map((u) => u.eventTime));
+      causedAt.set(id, Math.max(causedAt.get(id) ?? 0, latest));
+    }
+    await feed.outbox.add(changeRecords(feed.changes, changes, (id) => causedAt.get(id) ?? Date.now()));
+  }
   return counts;
 }
 
