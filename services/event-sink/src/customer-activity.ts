@@ -31,7 +31,12 @@ export async function recordActivity(
       d.lastMs = Math.max(d.lastMs, t);
       if (row.eventType === 'page_view') d.pageViews++;
     } else {
-      events.set(customerId, { pageViews: row.eventType === 'page_view' ? 1 : 0, newSessions: 0, firstMs: t, lastMs: t });
+      events.set(customerId, {
+        pageViews: row.eventType === 'page_view' ? 1 : 0,
+        newSessions: 0,
+        firstMs: t,
+        lastMs: t,
+      });
     }
     if (row.sessionId !== null) addTo(sessions, customerId, row.sessionId);
     addTo(days, customerId, dayOf(t));

@@ -129,7 +129,9 @@ async function copyRows(
       newDays: activity.newDays,
     });
     if (metrics.changes) {
-      await metrics.ctx.outbox.add(changeRecords(metrics.changes, changes, (id) => activity.causedAt.get(id)!));
+      await metrics.ctx.outbox.add(
+        changeRecords(metrics.changes, changes, (id) => activity.causedAt.get(id)!),
+      );
     }
   }
   return {

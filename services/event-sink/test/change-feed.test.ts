@@ -19,7 +19,11 @@ import { startSink } from '../../shared/test/processor-process.js';
 import { eventRecord } from './fixtures.js';
 import { codec, kafka, privateTopic, produce } from './support.js';
 
-const db = createDb({ connectionString: config.databaseUrl, service: 'change-feed-test', registry: createRegistry('cf') });
+const db = createDb({
+  connectionString: config.databaseUrl,
+  service: 'change-feed-test',
+  registry: createRegistry('cf'),
+});
 t.teardown(() => db.end());
 
 const CUSTOMERS = 12;
@@ -49,8 +53,16 @@ async function scenario() {
     ),
   );
   // Interleaved, so that every batch touches several customers.
-  await produce(topic, events.sort(() => Math.random() - 0.5));
-  const env = { TOPIC_PREFIX: prefix, EVENT_SINK_TOPIC: topic, EVENT_SINK_GROUP: randomName('cf-group'), EVENT_SINK_MAX_BATCH: '40' };
+  await produce(
+    topic,
+    events.sort(() => Math.random() - 0.5),
+  );
+  const env = {
+    TOPIC_PREFIX: prefix,
+    EVENT_SINK_TOPIC: topic,
+    EVENT_SINK_GROUP: randomName('cf-group'),
+    EVENT_SINK_MAX_BATCH: '40',
+  };
   return { prefix, changesTopic, topic, users, env };
 }
 
@@ -73,8 +85,13 @@ const eventsIn = async (users: string[]) =>
   ).rows[0]!.n;
 
 const pendingFor = async (topic: string) =>
-  (await db.query<{ n: number }>('test.cf-pending', 'SELECT count(*)::int AS n FROM outbox WHERE topic = $1', [topic])).rows[0]!
-    .n;
+  (
+    await db.query<{ n: number }>(
+      'test.cf-pending',
+      'SELECT count(*)::int AS n FROM outbox WHERE topic = $1',
+      [topic],
+    )
+  ).rows[0]!.n;
 
 interface Wire {
   id: string;
@@ -84,7 +101,11 @@ interface Wire {
 async function feed(topic: string): Promise<Wire[]> {
   const out: Wire[] = [];
   const raw: { id: string; value: Buffer }[] = [];
-  await readToEnd(kafka, topic, (_p, m) => void raw.push({ id: String(m.headers?.[CHANGE_ID_HEADER]), value: m.value! }));
+  await readToEnd(
+    kafka,
+    topic,
+    (_p, m) => void raw.push({ id: String(m.headers?.[CHANGE_ID_HEADER]), value: m.value! }),
+  );
   for (const r of raw) out.push({ id: r.id, change: await codec.decode<CustomerChange>(r.value) });
   return out;
 }
@@ -101,7 +122,7 @@ function fold(wire: Wire[]) {
   for (const { id, change } of wire) {
     if (seen.has(id)) continue;
     seen.add(id);
-    t.equal(change.changeId, id, 'the header carries the value\'s change id');
+    t.equal(change.changeId, id, "the header carries the value's change id");
     const c = change.changes.find((x) => x.column === 'total_page_views');
     if (!c) continue;
     const before = pageViews.get(change.customerId) ?? 0;
@@ -127,7 +148,11 @@ async function check(t: Test, s: Awaited<ReturnType<typeof scenario>>) {
     Object.fromEntries(rows.map((r) => [r.id, r.total_page_views]).sort()),
     'the feed ends at the stored page views of every customer',
   );
-  t.same(await metricDifferences(db, [...ids.keys()], Date.now()), [], 'and the stored metrics equal the recompute');
+  t.same(
+    await metricDifferences(db, [...ids.keys()], Date.now()),
+    [],
+    'and the stored metrics equal the recompute',
+  );
   return { wire, folded };
 }
 
@@ -142,7 +167,12 @@ t.test('kill -9 after the COMMIT, before the relay: every change published once'
 
   const second = startSink(s.env);
   t.teardown(() => void second.child.kill('SIGKILL'));
-  await waitFor('every event stored', async () => (await eventsIn(s.users)) === CUSTOMERS * EVENTS_EACH, 60_000, 250);
+  await waitFor(
+    'every event stored',
+    async () => (await eventsIn(s.users)) === CUSTOMERS * EVENTS_EACH,
+    60_000,
+    250,
+  );
   const { wire, folded } = await check(t, s);
   t.equal(wire.length, folded.distinct, 'no record twice on the wire');
   await second.stop();
@@ -159,9 +189,17 @@ t.test('kill -9 after the relay produced, before it deleted: the same change ids
 
   const second = startSink(s.env);
   t.teardown(() => void second.child.kill('SIGKILL'));
-  await waitFor('every event stored', async () => (await eventsIn(s.users)) === CUSTOMERS * EVENTS_EACH, 60_000, 250);
+  await waitFor(
+    'every event stored',
+    async () => (await eventsIn(s.users)) === CUSTOMERS * EVENTS_EACH,
+    60_000,
+    250,
+  );
   const { wire, folded } = await check(t, s);
-  t.ok(wire.length > folded.distinct, `at least once on the wire (${wire.length} records, ${folded.distinct} changes)`);
+  t.ok(
+    wire.length > folded.distinct,
+    `at least once on the wire (${wire.length} records, ${folded.distinct} changes)`,
+  );
   await second.stop();
   t.equal(second.exited()?.code, 0);
 });

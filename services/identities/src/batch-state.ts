@@ -99,7 +99,8 @@ export class BatchState {
     if (at !== undefined) this.causedAt.set(survivor, Math.max(this.causedAt.get(survivor) ?? at, at));
     this.causedAt.delete(merged);
     const first = this.earliest.get(merged);
-    if (first !== undefined) this.earliest.set(survivor, Math.min(this.earliest.get(survivor) ?? first, first));
+    if (first !== undefined)
+      this.earliest.set(survivor, Math.min(this.earliest.get(survivor) ?? first, first));
     this.earliest.delete(merged);
     const moved = this.patches.get(merged);
     if (moved) this.patches.set(survivor, [...(this.patches.get(survivor) ?? []), ...moved]);

@@ -1,8 +1,8 @@
-import { readSchemaFile } from '../../shared/src/avro/registry.js';
+import { customerChangeFeed } from '../../shared/src/customers/change.js';
 import type { ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
 import type { ProcessorDeps } from '../../shared/src/pipeline/run-processor.js';
 import { EARLIEST_EVENT_MS } from '../../shared/src/time/occurred-at.js';
-import { Topics, valueSubject } from '../../shared/src/topics.js';
+import { Topics } from '../../shared/src/topics.js';
 import type { WriteCounts } from './batch-state.js';
 import type { IdentitiesConfig } from './config.js';
 import { mapIdentityRecord, type IdentityInput } from './mapping/identity-input.js';
@@ -21,18 +21,10 @@ export async function createIdentitiesProcessor(
   deps: ProcessorDeps,
   config: Pick<IdentitiesConfig, 'groupId' | 'topicPrefix' | 'maxFutureMs'>,
 ): Promise<ProcessorDefinition<IdentityInput, WriteCounts>> {
-  const schemaId = await deps.codec.register(
-    valueSubject(Topics.customerChanges),
-    await readSchemaFile('customer-change.avsc'),
-  );
-  const encodeChange = await deps.codec.encoderFor(schemaId);
+  const feed = await customerChangeFeed(deps.codec, config.topicPrefix, NAME);
   const metrics = createIdentitiesMetrics(deps.registry);
   const limits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
-  const writeDeps = {
-    changesTopic: config.topicPrefix + Topics.customerChanges,
-    encodeChange,
-    producer: NAME,
-  };
+  const writeDeps = { changesTopic: feed.topic, encodeChange: feed.encode, producer: NAME };
 
   return {
     name: NAME,

@@ -393,9 +393,11 @@ async function replayAll(
 }
 
 async function customerIdsOf(ns: string): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>('test.converge-ids', 'SELECT id FROM customers WHERE customer_id LIKE $1', [
-    `${ns}-%`,
-  ]);
+  const { rows } = await db.query<{ id: string }>(
+    'test.converge-ids',
+    'SELECT id FROM customers WHERE customer_id LIKE $1',
+    [`${ns}-%`],
+  );
   return rows.map((r) => r.id);
 }
 
@@ -444,9 +446,17 @@ t.test('any interleaving of the three processors ends where event-time order doe
           deadLetters,
         );
         const ids = [...(await customerIdsOf(ordered)), ...(await customerIdsOf(chaotic))];
-        t.same(await metricDifferences(db, ids, Date.now()), [], `run ${run}: every metric equals the recompute`);
+        t.same(
+          await metricDifferences(db, ids, Date.now()),
+          [],
+          `run ${run}: every metric equals the recompute`,
+        );
         await replayAll(chaotically, deadLetters);
-        t.same(await metricDifferences(db, ids, Date.now()), [], `run ${run}: and after a replay from offset 0`);
+        t.same(
+          await metricDifferences(db, ids, Date.now()),
+          [],
+          `run ${run}: and after a replay from offset 0`,
+        );
         t.equal(deadLetters.length, 0, `run ${run}: nothing dead-lettered`);
         const expected = (await snapshot(ordered)) as { events: { copies: number }[] };
         t.same(await snapshot(chaotic), expected, `run ${run}: the same profiles, events and orders`);

@@ -78,7 +78,7 @@ t.test('what cannot be the column is ignored and named, the rest of the record s
   t.same(map({ birthday: '2030-01-01' }).ignored, ['date_of_birth'], 'born after the event');
 });
 
-t.test('age is a custom attribute; age_group is the metrics\' (from date_of_birth)', async (t) => {
+t.test("age is a custom attribute; age_group is the metrics' (from date_of_birth)", async (t) => {
   t.same(entries({ age: 30 }), { 'custom_attributes.age': 30 });
   t.notOk('age_group' in entries({ birthday: '2000-01-01' }));
 });

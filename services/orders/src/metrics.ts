@@ -31,6 +31,12 @@ export function createOrdersMetrics(registry: Registry) {
       help: 'Orders carrying a promotion_code that names no promotion (kept on the order, no redemption)',
       registers,
     }),
+    attributions: new Counter({
+      name: 'orders_campaign_attributions_total',
+      help: 'Campaign attribution decisions for the orders written, by decision (campaign_id, last_click, pending, none)',
+      labelNames: ['decision'] as const,
+      registers,
+    }),
     truncated: new Counter({
       name: 'orders_truncated_values_total',
       help: 'Values cut to fit their VARCHAR(n) column, by column (the README lists the policy)',
@@ -52,5 +58,7 @@ export function countCommitted(metrics: OrdersMetrics, results: readonly WriteCo
     metrics.redemptions.inc({ validity: 'invalid' }, r.redemptions.invalid);
     metrics.unknownCodes.inc(r.unknownCodes);
     for (const [column, n] of Object.entries(r.truncated)) metrics.truncated.inc({ column }, n);
+    for (const [decision, n] of Object.entries(r.attributions))
+      if (n > 0) metrics.attributions.inc({ decision }, n);
   }
 }

@@ -7,7 +7,7 @@
 import type { Tx } from '../../shared/src/pg/gateway.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
 import type { OrderUpdate } from './mapping/fields.js';
-import { toCents } from './mapping/money.js';
+import { toCents } from '../../shared/src/records/money.js';
 import { mergeAll, mergeNew, type Change, type OrderState } from './state/merge.js';
 import { isParked, orderColumns, orderedAtOf } from './state/order-row.js';
 import { lockStates, saveStates } from './store/order-state.js';
@@ -18,7 +18,11 @@ import {
   upsertOrders,
 } from './store/customer-orders.js';
 import { recordRedemptions, type RedemptionOrder } from './store/redemptions.js';
-import { recordConversions } from '../../shared/src/campaigns/conversions.js';
+import {
+  noDecisions,
+  recordConversions,
+  type AttributionCounts,
+} from '../../shared/src/campaigns/conversions.js';
 import { lockCustomerRows } from '../../shared/src/customers/metrics/store.js';
 import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
 import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
@@ -32,6 +36,8 @@ export interface WriteCounts {
   redemptions: { valid: number; invalid: number };
   unknownCodes: number;
   truncated: Record<string, number>;
+  /** Campaign attribution decisions of the orders written (campaign conversions). */
+  attributions: AttributionCounts;
 }
 
 interface Merged {
@@ -60,6 +66,7 @@ export async function writeOrders(
     redemptions: { valid: 0, invalid: 0 },
     unknownCodes: 0,
     truncated: {},
+    attributions: noDecisions(),
   };
   const byOrder = new Map<string, OrderUpdate[]>();
   for (const u of updates) {
@@ -151,7 +158,7 @@ export async function writeOrders(
   );
   counts.redemptions = { valid: redeemed.valid, invalid: redeemed.invalid };
   counts.unknownCodes = redeemed.unknownCodes;
-  await recordConversions(
+  counts.attributions = await recordConversions(
     tx,
     [...written.values()].map((w) => w.id),
   );

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { mapOrderRecord } from '../src/mapping/order-record.js';
 import { isOrderTrack, mapOrderTrack } from '../src/mapping/order-track.js';
-import { roundMoney, moneyText } from '../src/mapping/money.js';
+import { roundMoney, moneyText } from '../../shared/src/records/money.js';
 import { mergeAll } from '../src/state/merge.js';
 import { orderColumns } from '../src/state/order-row.js';
 import { item, limits, orderRecord, T0, track } from './fixtures.js';

@@ -54,7 +54,12 @@ const changes = await retryForever(
   stopped,
 );
 const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1_000, timeoutMs: 30_000 });
-const relay = new OutboxRelay({ db, producer: 'scheduler', publish: publisher.publish.bind(publisher), logger });
+const relay = new OutboxRelay({
+  db,
+  producer: 'scheduler',
+  publish: publisher.publish.bind(publisher),
+  logger,
+});
 relay.start();
 lifecycle.onStop('outbox-relay', () => relay.stop());
 const jobs = defaultJobs({ changes: changes ?? null, written: () => relay.wake() });

@@ -37,7 +37,9 @@ t.test('engagement score: the seed function, point by point', async (t) => {
   t.equal(engagementScore(facts({ lastSeenMs: daysAgo(30) })), 20);
   t.equal(engagementScore(facts({ lastSeenMs: daysAgo(90) })), 10);
   t.equal(engagementScore(facts({ lastSeenMs: daysAgo(91) })), 0);
-  const freq = [0, 1, 4, 5, 19, 20, 49, 50].map((e) => engagementScore(facts({ lastSeenMs: null, recentEvents: e })));
+  const freq = [0, 1, 4, 5, 19, 20, 49, 50].map((e) =>
+    engagementScore(facts({ lastSeenMs: null, recentEvents: e })),
+  );
   t.same(freq, [0, 5, 5, 10, 10, 20, 20, 30]);
   const orders = [0, 1, 2, 4, 5].map((o) => engagementScore(facts({ lastSeenMs: null, deliveredOrders: o })));
   t.same(orders, [0, 10, 20, 20, 30]);
@@ -79,14 +81,24 @@ t.test('lifecycle stages, judged in their order', async (t) => {
   t.equal(stage({ lastSeenMs: daysAgo(91) }), 'churned');
   t.equal(stage({ lastSeenMs: daysAgo(90) }), 'at_risk');
   t.equal(stage({ reactivatedMs: daysAgo(30, 0) }), 'reactivated', 'back within 30 days');
-  t.equal(stage({ reactivatedMs: daysAgo(31, 0), firstCommittedOrderMs: daysAgo(40) }), 'activated', 'back longer ago');
+  t.equal(
+    stage({ reactivatedMs: daysAgo(31, 0), firstCommittedOrderMs: daysAgo(40) }),
+    'activated',
+    'back longer ago',
+  );
   t.equal(stage({ lastSeenMs: daysAgo(40), reactivatedMs: daysAgo(45, 0) }), 'at_risk', 'quiet again');
 });
 
 t.test('churned_at: the 91st day without activity, only while churned', async (t) => {
   t.equal(churnedAt(facts({ lastSeenMs: daysAgo(90) })), null);
-  t.equal(new Date(churnedAt(facts({ lastSeenMs: daysAgo(91, 23) }))!).toISOString(), '2026-12-01T00:00:00.000Z');
-  t.equal(new Date(churnedAt(facts({ lastSeenMs: daysAgo(200) }))!).toISOString(), '2026-08-14T00:00:00.000Z');
+  t.equal(
+    new Date(churnedAt(facts({ lastSeenMs: daysAgo(91, 23) }))!).toISOString(),
+    '2026-12-01T00:00:00.000Z',
+  );
+  t.equal(
+    new Date(churnedAt(facts({ lastSeenMs: daysAgo(200) }))!).toISOString(),
+    '2026-08-14T00:00:00.000Z',
+  );
   t.equal(churnedAt(facts({ lastSeenMs: null })), null);
 });
 
@@ -101,27 +113,24 @@ t.test('age groups from the date of birth at the as-of date', async (t) => {
   t.equal(ageAt('2000-12-01', asOf), 26, 'the birthday itself counts');
   t.equal(ageAt('2000-12-02', asOf), 25);
   t.equal(ageAt('2004-02-29', Date.UTC(2026, 1, 28)), 21, 'a leap-day birthday waits for March');
-  t.same(
-    [0, 17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 130, 131, -1].map(ageGroupOf),
-    [
-      'under-18',
-      'under-18',
-      '18-24',
-      '18-24',
-      '25-34',
-      '25-34',
-      '35-44',
-      '35-44',
-      '45-54',
-      '45-54',
-      '55-64',
-      '55-64',
-      '65+',
-      '65+',
-      null,
-      null,
-    ],
-  );
+  t.same([0, 17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 130, 131, -1].map(ageGroupOf), [
+    'under-18',
+    'under-18',
+    '18-24',
+    '18-24',
+    '25-34',
+    '25-34',
+    '35-44',
+    '35-44',
+    '45-54',
+    '45-54',
+    '55-64',
+    '55-64',
+    '65+',
+    '65+',
+    null,
+    null,
+  ]);
   t.equal(clockMetrics(facts({ dateOfBirth: '1990-05-17' })).age_group, '35-44');
   t.equal(clockMetrics(facts()).age_group, null);
 });

@@ -36,8 +36,16 @@ await runCli('customers:recompute', async (say) => {
     },
     process.env,
   );
-  const logger = createLogger('customers-recompute', config.logLevel === 'info' ? 'silent' : config.logLevel, 'stderr');
-  const db = createDb({ connectionString: config.databaseUrl, service: 'customers-recompute', registry: new Registry() });
+  const logger = createLogger(
+    'customers-recompute',
+    config.logLevel === 'info' ? 'silent' : config.logLevel,
+    'stderr',
+  );
+  const db = createDb({
+    connectionString: config.databaseUrl,
+    service: 'customers-recompute',
+    registry: new Registry(),
+  });
   try {
     const only = args.customers.length > 0 ? await customerUuids(db, args.customers) : undefined;
     const asOf = new Date();
@@ -93,23 +101,31 @@ async function check(
   let wrong = 0;
   for (;;) {
     const ids = only
-      ? only.filter((id) => id > after).sort().slice(0, sliceSize)
+      ? only
+          .filter((id) => id > after)
+          .sort()
+          .slice(0, sliceSize)
       : (
-          await db.query<{ id: string }>('recompute.slice', 'SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2', [
-            after,
-            sliceSize,
-          ])
+          await db.query<{ id: string }>(
+            'recompute.slice',
+            'SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2',
+            [after, sliceSize],
+          )
         ).rows.map((r) => r.id);
     if (ids.length === 0) break;
     const diffs = await metricDifferences(db, ids, asOf.getTime());
     wrong += new Set(diffs.map((d) => d.id)).size;
     for (const d of diffs) {
-      say(`${d.customerId}: ${d.column} is ${JSON.stringify(d.stored)}, recomputed ${JSON.stringify(d.expected)}`);
+      say(
+        `${d.customerId}: ${d.column} is ${JSON.stringify(d.stored)}, recomputed ${JSON.stringify(d.expected)}`,
+      );
     }
     scanned += ids.length;
     after = ids[ids.length - 1]!;
   }
-  say(`${scanned.toLocaleString('en-US')} customers checked, ${wrong} with a stored value that differs (nothing written)`);
+  say(
+    `${scanned.toLocaleString('en-US')} customers checked, ${wrong} with a stored value that differs (nothing written)`,
+  );
   if (wrong > 0) process.exitCode = 3;
 }
 
@@ -120,16 +136,34 @@ async function relay(
   logger: ReturnType<typeof createLogger>,
   say: (line: string) => void,
 ): Promise<void> {
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'cdp-customers-recompute', logger, retries: 3 });
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: 'cdp-customers-recompute',
+    logger,
+    retries: 3,
+  });
   const producer = createProducer(kafka, { idempotent: false, maxInFlightRequests: 1 });
   try {
     await producer.connect();
-    const publisher = new BatchingPublisher(producer, { lingerMs: 0, maxBatchRecords: 1_000, timeoutMs: 30_000 });
-    const outbox = new OutboxRelay({ db, producer: PRODUCER, publish: publisher.publish.bind(publisher), logger });
+    const publisher = new BatchingPublisher(producer, {
+      lingerMs: 0,
+      maxBatchRecords: 1_000,
+      timeoutMs: 30_000,
+    });
+    const outbox = new OutboxRelay({
+      db,
+      producer: PRODUCER,
+      publish: publisher.publish.bind(publisher),
+      logger,
+    });
     const { relayed, stuck } = await outbox.drain();
-    say(`${relayed} changes published on cdp.customer-changes${stuck.length > 0 ? `; Kafka refused ${stuck.join(', ')}: the scheduler relays them later` : ''}`);
+    say(
+      `${relayed} changes published on cdp.customer-changes${stuck.length > 0 ? `; Kafka refused ${stuck.join(', ')}: the scheduler relays them later` : ''}`,
+    );
   } catch (err) {
-    say(`changes not published yet (${(err as Error).message}): they wait in the outbox for the scheduler's relay`);
+    say(
+      `changes not published yet (${(err as Error).message}): they wait in the outbox for the scheduler's relay`,
+    );
   } finally {
     await producer.disconnect().catch(() => {});
   }

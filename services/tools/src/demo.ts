@@ -308,7 +308,7 @@ await runCli('demo', async (say) => {
        FROM campaigns WHERE id = $1`,
       [campaignId],
     );
-    say('the campaign\'s counters (kept from its provider events and the orders it converted):');
+    say("the campaign's counters (kept from its provider events and the orders it converted):");
     console.table(campaign.rows);
   } finally {
     await db.end();

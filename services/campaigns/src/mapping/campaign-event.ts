@@ -4,12 +4,14 @@
  * id; the event time corrected for clock skew, refused when absurd). Whether the campaign exists
  * is the processor's next step (campaign-directory.ts).
  */
-import { dedupIdsOf, idOf, idTooLong } from '../../../shared/src/ids.js';
+import { idOf } from '../../../shared/src/ids.js';
+import { envelopeOf } from '../../../shared/src/records/envelope.js';
+import { toCents } from '../../../shared/src/records/money.js';
 import { CAMPAIGN_EVENT_TYPES, type CampaignEventType } from '../../../shared/src/campaigns/send-status.js';
 import { dlq, ok, type Result } from '../../../shared/src/pipeline/results.js';
 import { storableString } from '../../../shared/src/text/storable.js';
 import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
-import { checkTime, correctedTime, type TimeLimits } from '../../../shared/src/time/occurred-at.js';
+import type { TimeLimits } from '../../../shared/src/time/occurred-at.js';
 
 /** The value as avsc decodes it: null meaning "not given". */
 export interface CampaignEventRecord {
@@ -54,12 +56,6 @@ export const URL_MAX = 2048;
 /** campaign_send_events.value is DECIMAL(12,2). */
 const VALUE_MAX = 9_999_999_999.99;
 
-/** Whole cents, rounded through the decimal text (1.005 is 1.00499... as a double, 1.01 as numeric). */
-function cents(x: number): number {
-  const c = Math.round(Number(`${Math.abs(x)}e2`));
-  return x < 0 ? -c : c;
-}
-
 const isEventType = (v: unknown): v is CampaignEventType =>
   typeof v === 'string' && (CAMPAIGN_EVENT_TYPES as readonly string[]).includes(v);
 
@@ -67,13 +63,8 @@ const cut = (v: string | null, max: number): string | null =>
   v === null ? null : truncateCodePoints(storableString(v), max);
 
 export function mapCampaignEvent(r: CampaignEventRecord, limits: TimeLimits): Result<CampaignEvent> {
-  const userId = idOf(r.userId);
-  const externalId = userId ?? idOf(r.anonymousId);
-  if (externalId === null) return dlq('schema-invalid', 'neither userId nor anonymousId is set');
-  const customerTooLong = idTooLong('customer id', externalId);
-  if (customerTooLong) return customerTooLong;
-  const dedup = dedupIdsOf(r.messageId, r.sourceId);
-  if (!dedup.ok) return dedup;
+  const envelope = envelopeOf(r, limits);
+  if (!envelope.ok) return envelope;
 
   if (typeof r.campaign_id !== 'string' || !UUID.test(r.campaign_id))
     return dlq('schema-invalid', 'campaign_id is not a UUID');
@@ -84,22 +75,18 @@ export function mapCampaignEvent(r: CampaignEventRecord, limits: TimeLimits): Re
   if (r.value !== null && (!Number.isFinite(r.value) || Math.abs(r.value) > VALUE_MAX))
     return dlq('impossible-value', 'value does not fit DECIMAL(12,2)');
 
-  if (typeof r.timestamp !== 'number' || typeof r.receivedAt !== 'number')
-    return dlq('schema-invalid', 'timestamp or receivedAt is missing');
-  const occurredAt = correctedTime(r.timestamp, r.sentAt ?? null, r.receivedAt);
-  const time = checkTime(occurredAt, r.receivedAt, limits);
-  if (!time.ok) return dlq(time.reason, time.error);
-
+  const { sourceKey, messageId, customer, eventTime, receivedAt } = envelope.value;
   return ok({
-    ...dedup.value,
-    customer: { id: externalId, type: userId !== null ? 'user_id' : 'anonymous_id' },
+    sourceKey,
+    messageId,
+    customer,
     campaignId: r.campaign_id.toLowerCase(),
     event: r.event,
     variant,
     url: cut(r.url, URL_MAX),
-    valueCents: r.value === null ? null : cents(r.value),
+    valueCents: r.value === null ? null : toCents(r.value),
     reason: cut(r.reason, REASON_MAX),
-    occurredAt,
-    receivedAt: r.receivedAt,
+    occurredAt: eventTime,
+    receivedAt,
   });
 }

@@ -102,10 +102,8 @@ export const ITEM_TEXT_LIMITS = {
 } as const;
 
 /** The customer an order belongs to, by external id (userId, else anonymousId). */
-export interface CustomerClaim {
-  id: string;
-  type: 'user_id' | 'anonymous_id';
-}
+export type { CustomerClaim } from '../../../shared/src/records/envelope.js';
+import type { CustomerClaim } from '../../../shared/src/records/envelope.js';
 
 /**
  * What one record (a cdp.orders record or an e-commerce track) says about one order: the internal

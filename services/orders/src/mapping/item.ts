@@ -1,6 +1,6 @@
 /** One customer_order_items row from an item of either mapping. */
 import { ITEM_TEXT_LIMITS, MONEY_10_2, type OrderItem } from './fields.js';
-import { toCents } from './money.js';
+import { toCents } from '../../../shared/src/records/money.js';
 import type { Normalizer } from './normalize.js';
 
 /** An item of a cdp.orders record (schemas/order.avsc, OrderItem). */

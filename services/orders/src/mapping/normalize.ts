@@ -14,7 +14,7 @@ import {
 } from '../../../shared/src/text/storable.js';
 import { codePointLength, truncateCodePoints } from '../../../shared/src/text/code-points.js';
 import { ORDER_FIELDS, isOrderStatus, MONEY_10_2, type FieldName, type FieldValue } from './fields.js';
-import { roundMoney } from './money.js';
+import { roundMoney } from '../../../shared/src/records/money.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

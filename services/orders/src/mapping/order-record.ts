@@ -1,7 +1,8 @@
 /** cdp.orders records (schemas/order.avsc) -> the internal order update. */
 import type { Result } from '../../../shared/src/pipeline/results.js';
 import type { TimeLimits } from '../../../shared/src/time/occurred-at.js';
-import { envelopeOf, orderIdOf, type EnvelopeRecord } from './envelope.js';
+import { envelopeOf, type EnvelopeRecord } from '../../../shared/src/records/envelope.js';
+import { orderIdOf } from './order-id.js';
 import { FIELD_NAMES, type Fields, type OrderUpdate } from './fields.js';
 import { Normalizer } from './normalize.js';
 import { itemOf, type OrderItemRecord } from './item.js';

@@ -5,7 +5,8 @@
  */
 import type { Result } from '../../../shared/src/pipeline/results.js';
 import type { TimeLimits } from '../../../shared/src/time/occurred-at.js';
-import { envelopeOf, orderIdOf, type EnvelopeRecord } from './envelope.js';
+import { envelopeOf, type EnvelopeRecord } from '../../../shared/src/records/envelope.js';
+import { orderIdOf } from './order-id.js';
 import { isOrderStatus, type Fields, type OrderStatus, type OrderUpdate } from './fields.js';
 import { Normalizer } from './normalize.js';
 import { itemOf } from './item.js';

@@ -3,7 +3,7 @@
  * function of the state, so it is the same whichever record arrived last.
  */
 import { FIELD_NAMES, ORDER_FIELDS, type FieldName, type OrderStatus } from '../mapping/fields.js';
-import { moneyText } from '../mapping/money.js';
+import { moneyText } from '../../../shared/src/records/money.js';
 import { truncateCodePoints } from '../../../shared/src/text/code-points.js';
 import type { OrderState } from './merge.js';
 

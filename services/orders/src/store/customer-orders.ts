@@ -5,7 +5,7 @@
  */
 import type { Tx } from '../../../shared/src/pg/gateway.js';
 import { FIELD_NAMES, type OrderItem } from '../mapping/fields.js';
-import { moneyText } from '../mapping/money.js';
+import { moneyText } from '../../../shared/src/records/money.js';
 import type { OrderColumns } from '../state/order-row.js';
 
 export interface OrderRow extends OrderColumns {

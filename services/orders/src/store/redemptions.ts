@@ -13,7 +13,7 @@
 import type { Tx } from '../../../shared/src/pg/gateway.js';
 import { codePointLength } from '../../../shared/src/text/code-points.js';
 import { PROMOTION_CODE_MAX } from '../mapping/fields.js';
-import { centsText } from '../mapping/money.js';
+import { centsText } from '../../../shared/src/records/money.js';
 import {
   clampedAmounts,
   fitsColumns,

@@ -19,7 +19,10 @@ export const dailyCustomerMetrics =
       },
     });
     if (result.changed > 0) {
-      logger.warn({ corrected: result.changed, columns: result.columns }, 'customer metrics had drifted from the raw tables; corrected');
+      logger.warn(
+        { corrected: result.changed, columns: result.columns },
+        'customer metrics had drifted from the raw tables; corrected',
+      );
     }
     return { summary: `${result.scanned} customers checked, ${result.changed} corrected` };
   };

@@ -123,13 +123,22 @@ export function changeRecords(
       { changeId: randomUUID(), committedAt, producer: feed.producer },
     );
     if (!change) continue;
-    records.push({ topic: feed.topic, key: change.customerId, value: feed.encode(change), changeId: change.changeId });
+    records.push({
+      topic: feed.topic,
+      key: change.customerId,
+      value: feed.encode(change),
+      changeId: change.changeId,
+    });
   }
   return records;
 }
 
 /** Registers the customer-change schema (idempotent) and returns the feed a writer publishes to. */
-export async function customerChangeFeed(codec: AvroCodec, topicPrefix: string, producer: string): Promise<ChangeFeed> {
+export async function customerChangeFeed(
+  codec: AvroCodec,
+  topicPrefix: string,
+  producer: string,
+): Promise<ChangeFeed> {
   const schemaId = await codec.register(
     valueSubject(Topics.customerChanges),
     await readSchemaFile('customer-change.avsc'),

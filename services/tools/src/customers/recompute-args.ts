@@ -29,7 +29,8 @@ export function parseRecomputeArgs(argv: readonly string[]): RecomputeArgs | 'he
       if (a === '--customer') args.customers.push(v);
       else {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError(`--slice must be 1-100000, not ${v}`, USAGE);
+        if (!Number.isInteger(n) || n < 1 || n > 100_000)
+          throw new UsageError(`--slice must be 1-100000, not ${v}`, USAGE);
         args.sliceSize = n;
       }
     } else throw new UsageError(`unknown argument: ${a}`, USAGE);

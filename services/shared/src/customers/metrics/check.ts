@@ -4,7 +4,13 @@
  */
 import type { Queryable } from '../../pg/gateway.js';
 import { metricsFromRaw } from './raw.js';
-import { differingColumns, metricsOfRow, METRIC_COLUMNS, type CustomerRow, type MetricColumn } from './values.js';
+import {
+  differingColumns,
+  metricsOfRow,
+  METRIC_COLUMNS,
+  type CustomerRow,
+  type MetricColumn,
+} from './values.js';
 
 export interface MetricDifference {
   id: string;
@@ -31,7 +37,13 @@ export async function metricDifferences(
     const stored = metricsOfRow(row);
     const expected = raw.get(id)!;
     for (const column of differingColumns(METRIC_COLUMNS, stored, expected)) {
-      out.push({ id, customerId: row.customer_id, column, stored: stored[column], expected: expected[column] });
+      out.push({
+        id,
+        customerId: row.customer_id,
+        column,
+        stored: stored[column],
+        expected: expected[column],
+      });
     }
   }
   return out;

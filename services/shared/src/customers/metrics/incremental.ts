@@ -5,7 +5,14 @@
  */
 import type { Queryable } from '../../pg/gateway.js';
 import { clockMetrics, reactivationDay } from './rules.js';
-import { activityDays, activityFacts, eventRange, lockCustomerRows, writeMetrics, type LockedRow } from './store.js';
+import {
+  activityDays,
+  activityFacts,
+  eventRange,
+  lockCustomerRows,
+  writeMetrics,
+  type LockedRow,
+} from './store.js';
 import {
   differingColumns,
   metricsOfRow,

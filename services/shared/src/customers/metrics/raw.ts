@@ -82,7 +82,8 @@ function metricsOf(r: RawRow, asOfMs: number): CustomerMetrics {
   return {
     total_orders: r.delivered_orders,
     total_revenue: deliveredCents / 100,
-    average_order_value: r.delivered_orders > 0 ? roundHalfAway(deliveredCents / r.delivered_orders) / 100 : 0,
+    average_order_value:
+      r.delivered_orders > 0 ? roundHalfAway(deliveredCents / r.delivered_orders) / 100 : 0,
     lifetime_value: Number(r.committed_cents) / 100,
     // With neither events nor orders, first_seen_at is the time of the record that created the
     // profile (an identify), which only the row itself knows.

@@ -45,7 +45,8 @@ export async function recomputeCustomers(
     if (columns.length === 0) continue;
     corrected.push({ id, columns });
     if (differingColumns(ORDER_METRIC_COLUMNS, stored, target).length > 0) ordersOff = true;
-    if (differingColumns(WRITER_METRIC_COLUMNS, stored, target).length > 0) writes.push({ id, metrics: target });
+    if (differingColumns(WRITER_METRIC_COLUMNS, stored, target).length > 0)
+      writes.push({ id, metrics: target });
   }
   // The order columns have one writer, the trigger's function; it is asked, not bypassed.
   if (ordersOff) {

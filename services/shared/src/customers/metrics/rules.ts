@@ -27,8 +27,7 @@ export type LifecycleStage = 'new' | 'activated' | 'engaged' | 'at_risk' | 'chur
 export const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
 
 /** Events strictly after this time count as recent at `asOfMs` (the seed's CURRENT_DATE - 30 days). */
-export const recentEventsAfterMs = (asOfMs: number): number =>
-  (dayOf(asOfMs) - RECENT_EVENT_DAYS) * DAY_MS;
+export const recentEventsAfterMs = (asOfMs: number): number => (dayOf(asOfMs) - RECENT_EVENT_DAYS) * DAY_MS;
 
 export interface ClockFacts {
   asOfMs: number;
@@ -77,7 +76,9 @@ const daysSince = (asOfMs: number, ms: number): number => dayOf(asOfMs) - dayOf(
  * The seed's calculate_engagement_score: recency of last_seen_at (40), events in the last 30
  * days (30), delivered orders (30). A customer never seen gets no recency points.
  */
-export function engagementScore(f: Pick<ClockFacts, 'asOfMs' | 'lastSeenMs' | 'recentEvents' | 'deliveredOrders'>): number {
+export function engagementScore(
+  f: Pick<ClockFacts, 'asOfMs' | 'lastSeenMs' | 'recentEvents' | 'deliveredOrders'>,
+): number {
   let score = 0;
   if (f.lastSeenMs !== null) {
     const d = daysSince(f.asOfMs, f.lastSeenMs);

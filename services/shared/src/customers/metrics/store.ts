@@ -22,7 +22,10 @@ export interface LockedRow {
  * Locks customers FOR NO KEY UPDATE in id order (the order every writer of customers takes, so
  * none waits on another in a cycle) and reads them. Missing ids are customers merged away.
  */
-export async function lockCustomerRows(tx: Queryable, ids: readonly string[]): Promise<Map<string, LockedRow>> {
+export async function lockCustomerRows(
+  tx: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, LockedRow>> {
   if (ids.length === 0) return new Map();
   const { rows } = await tx.query<{ id: string; row: CustomerRow; created_here: boolean }>(
     'metrics.lock-customers',
@@ -131,7 +134,8 @@ export async function eventRange(
   const result = new Map<string, { firstMs: number; lastMs: number }>();
   for (const r of rows) {
     // A day row without its events would be a bug in whoever keeps the table; fail loudly.
-    if (!r.first_at || !r.last_at) throw new Error(`customer ${r.customer_id} has activity days without events`);
+    if (!r.first_at || !r.last_at)
+      throw new Error(`customer ${r.customer_id} has activity days without events`);
     result.set(r.customer_id, { firstMs: r.first_at.getTime(), lastMs: r.last_at.getTime() });
   }
   return result;

@@ -61,7 +61,13 @@ export interface OrderMetrics {
 
 export type CustomerMetrics = WriterMetrics & OrderMetrics;
 
-const TIME_COLUMNS = new Set<string>(['first_seen_at', 'last_seen_at', 'activated_at', 'churned_at', 'reactivated_at']);
+const TIME_COLUMNS = new Set<string>([
+  'first_seen_at',
+  'last_seen_at',
+  'activated_at',
+  'churned_at',
+  'reactivated_at',
+]);
 
 const timeOf = (v: unknown): number | null => (v === null || v === undefined ? null : Date.parse(String(v)));
 const numberOf = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));

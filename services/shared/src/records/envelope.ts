@@ -1,13 +1,18 @@
 /**
- * What every order record carries besides the order: who sent it (for de-duplication), whose order
- * it is, and when it happened. Checked as the event sink checks them: ids by the shared id rules
- * (shared/src/ids.ts: never cut, an empty id is no id), and the event time is the client's timestamp
- * corrected for its clock skew, refused when absurd.
+ * What every order and campaign record carries besides its content: who sent it (for
+ * de-duplication), whose it is, and when it happened. Checked as the event sink checks them: ids by
+ * the shared id rules (ids.ts: never cut, an empty id is no id), and the event time is the client's
+ * timestamp corrected for its clock skew, refused when absurd.
  */
-import { dedupIdsOf, idOf, idTooLong } from '../../../shared/src/ids.js';
-import { dlq, ok, type Result } from '../../../shared/src/pipeline/results.js';
-import { checkTime, correctedTime, type TimeLimits } from '../../../shared/src/time/occurred-at.js';
-import type { CustomerClaim } from './fields.js';
+import { dedupIdsOf, idOf, idTooLong } from '../ids.js';
+import { dlq, ok, type Result } from '../pipeline/results.js';
+import { checkTime, correctedTime, type TimeLimits } from '../time/occurred-at.js';
+
+/** Whose record it is: the userId, else the anonymousId. */
+export interface CustomerClaim {
+  id: string;
+  type: 'user_id' | 'anonymous_id';
+}
 
 export interface EnvelopeRecord {
   messageId: string;
@@ -48,11 +53,4 @@ export function envelopeOf(r: EnvelopeRecord, limits: TimeLimits): Result<Envelo
     eventTime,
     receivedAt: r.receivedAt,
   });
-}
-
-/** order_id is the order's identity: required, and never cut. */
-export function orderIdOf(raw: unknown, where: string): Result<string> {
-  const id = idOf(raw);
-  if (id === null) return dlq('schema-invalid', `${where} has no order_id`);
-  return idTooLong('order_id', id) ?? ok(id);
 }
