@@ -1,10 +1,11 @@
 /**
- * The bench leaves nothing behind: every customer (`cdpbench-<tag>-...`), order, event row, dedup
- * entry, stored offset and source it creates carries BENCH_PREFIX, every topic, subject and
- * consumer group BENCH_TOPIC_PREFIX or BENCH_PREFIX, and all of it is deleted at the end of the
- * run; whatever a run that was killed left behind is deleted at the start of the next one. The
- * bench's traffic goes only to its own topics (TOPIC_PREFIX), so no development processor ever
- * ingests it.
+ * The bench leaves nothing behind: every customer (`cdpbench-<tag>-...`, the refresh phase's
+ * `cdpbench-<tag>-r-<n>` too), order, event row, dedup entry, stored offset and source it creates
+ * carries BENCH_PREFIX (a customer's events, sessions and activity days go with it by cascade),
+ * every topic, subject and consumer group BENCH_TOPIC_PREFIX or BENCH_PREFIX, and all of it is
+ * deleted at the end of the run; whatever a run that was killed left behind is deleted at the
+ * start of the next one. The bench's traffic goes only to its own topics (TOPIC_PREFIX), so no
+ * development processor ever ingests it.
  */
 import type { Db } from '../../services/shared/src/pg/gateway.js';
 import type { Kafka } from '../../services/shared/src/kafka/client.js';
@@ -31,8 +32,13 @@ export async function deleteBenchData(db: Db, keepSource?: string): Promise<Reco
   await run('orders', `DELETE FROM customer_orders WHERE order_id LIKE $1 OR customer_id IN (${ofBench})`, [
     LIKE,
   ]);
-  // Deleting the customers deletes their events, identities and memberships (ON DELETE CASCADE).
+  await run('campaign_conversions', 'DELETE FROM campaign_conversions WHERE order_id LIKE $1', [LIKE]);
+  // Deleting the customers deletes their events, identities, memberships, campaign events and
+  // suppressions (ON DELETE CASCADE).
   await run('customers', 'DELETE FROM customers WHERE customer_id LIKE $1', [LIKE]);
+  // The run's campaigns, with their sends, events and counters (cascade), then their owner.
+  await run('campaigns', 'DELETE FROM campaigns WHERE name LIKE $1', [LIKE]);
+  await run('platform_users', 'DELETE FROM platform_users WHERE email LIKE $1', [LIKE]);
   await run('outbox', 'DELETE FROM outbox WHERE topic LIKE $1', [`${BENCH_TOPIC_PREFIX}%`]);
   await run(
     'dedup',
@@ -49,6 +55,31 @@ export async function deleteBenchData(db: Db, keepSource?: string): Promise<Reco
     keepSource ?? null,
   ]);
   return counts;
+}
+
+/**
+ * Deletes the bench customers whose customer_id is LIKE `like` (a pattern under BENCH_PREFIX, e.g.
+ * one phase's) and their orders, which do not cascade; then vacuums both tables, so a phase's
+ * 100,000 dead rows do not weigh on the phases and the development work after it.
+ */
+export async function deleteCustomersLike(
+  db: Db,
+  like: string,
+): Promise<{ orders: number; customers: number }> {
+  if (!like.startsWith(BENCH_PREFIX)) throw new Error(`not a bench pattern: ${like}`);
+  const ofThem = 'SELECT id FROM customers WHERE customer_id LIKE $1';
+  const orders = await db.query(
+    'bench.clean-phase-orders',
+    `DELETE FROM customer_orders WHERE customer_id IN (${ofThem})`,
+    [like],
+  );
+  const customers = await db.query(
+    'bench.clean-phase-customers',
+    'DELETE FROM customers WHERE customer_id LIKE $1',
+    [like],
+  );
+  await db.query('bench.vacuum-customers', 'VACUUM (ANALYZE) customers, customer_orders');
+  return { orders: orders.rowCount ?? 0, customers: customers.rowCount ?? 0 };
 }
 
 export async function vacuumEvents(db: Db): Promise<void> {

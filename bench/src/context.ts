@@ -53,10 +53,13 @@ export interface HttpRequest {
  * Request bodies and the request counter that makes their ids unique. Plain: every request a
  * POST /v1/batch. Mixed (`mixed = true`, the end-to-end phase): one request in ORDERS_EVERY is a
  * POST /v1/orders of as many orders as a batch has events, so orders are 1/ORDERS_EVERY of the
- * items (and identify calls IDENTIFY_SHARE of the batch items).
+ * items (and identify calls IDENTIFY_SHARE of the batch items); one in CAMPAIGNS_EVERY a POST
+ * /v1/campaign-events of as many provider events.
  */
 export class HttpWorkload {
   static readonly ORDERS_EVERY = 100;
+  /** One request in CAMPAIGNS_EVERY (offset from the orders') is a POST /v1/campaign-events. */
+  static readonly CAMPAIGNS_EVERY = 100;
   private next = 0;
   /** Mixed traffic: batches and, one request in ORDERS_EVERY, orders. */
   mixed = false;
@@ -67,6 +70,7 @@ export class HttpWorkload {
     readonly templates: BatchTemplates,
     readonly customers: CustomerPool,
     readonly orders?: BatchTemplates,
+    readonly campaigns?: BatchTemplates,
   ) {}
 
   get sent(): number {
@@ -78,6 +82,17 @@ export class HttpWorkload {
     if (this.mixed && this.orders && n % HttpWorkload.ORDERS_EVERY === HttpWorkload.ORDERS_EVERY - 1) {
       const body = this.orders.bodies[n % this.orders.bodies.length]!.replaceAll(REQUEST_TOKEN, String(n));
       return { path: '/v1/orders', body, items: this.templates.events, probe: false };
+    }
+    if (
+      this.mixed &&
+      this.campaigns &&
+      n % HttpWorkload.CAMPAIGNS_EVERY === HttpWorkload.CAMPAIGNS_EVERY / 2
+    ) {
+      const body = this.campaigns.bodies[n % this.campaigns.bodies.length]!.replaceAll(
+        REQUEST_TOKEN,
+        String(n),
+      );
+      return { path: '/v1/campaign-events', body, items: this.templates.events, probe: false };
     }
     this.onSend?.(n, Date.now());
     const body = this.templates.bodies[n % this.templates.bodies.length]!.replaceAll(

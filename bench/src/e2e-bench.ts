@@ -2,10 +2,11 @@
  * Phase 3, end to end (HTTP accept -> committed row), with every processor running: the highest
  * offered rate the pipeline sustains, found by stepping the rate.
  *
- * The collector and the processors (processors.ts: the event sink, and identities and orders
+ * The collector and the processors (processors.ts: the event sink, and identities, orders and campaigns
  * when they are built) run as processes on the bench's own topics (TOPIC_PREFIX), each with a
  * consumer group of its own. The traffic is mixed: batches of Segment calls (2% of them identify)
- * and, one request in a hundred, a batch of orders, so orders are 1% of the items.
+ * and, one request in a hundred each, a batch of orders and one of campaign events (a sending
+ * provider's), so orders and campaign events are 1% of the items each.
  *
  * Each step offers a fixed rate for BENCH_E2E_STEP_SECONDS (after a 2 s ramp that is not counted)
  * and passes when: every request was answered 200 (no 503), at least 97% of the offered rate was

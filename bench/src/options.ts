@@ -26,13 +26,15 @@ export const benchSpec = {
   e2eStepSeconds: field.int('BENCH_E2E_STEP_SECONDS', 12, { min: 3, max: 120 }),
   e2eMaxSteps: field.int('BENCH_E2E_MAX_STEPS', 9, { min: 1, max: 30 }),
   e2eRefine: field.int('BENCH_E2E_REFINE', 2, { min: 0, max: 5 }),
+  /** Refresh: bench customers made for the scheduler's clock-driven refresh. */
+  refreshCustomers: field.int('BENCH_REFRESH_CUSTOMERS', 100_000, { min: 1_000, max: 1_000_000 }),
   /** A CPU profile of the collector at its maximum (node --cpu-prof), summarised in the report. */
   profile: field.bool('BENCH_PROFILE', false),
   profileSeconds: field.int('BENCH_PROFILE_SECONDS', 10, { min: 2, max: 120 }),
   /** Hard cap on the whole bench; past it everything is stopped and the bench fails. */
   timeLimitSeconds: field.int('BENCH_TIME_LIMIT_SECONDS', 900, { min: 60, max: 3600 }),
-  /** Which phases to run: any of collector, sink, e2e. */
-  phases: field.string('BENCH_PHASES', 'collector,sink,e2e'),
+  /** Which phases to run: any of collector, sink, e2e, refresh. */
+  phases: field.string('BENCH_PHASES', 'collector,sink,e2e,refresh'),
 };
 
 export type BenchOptions = ReturnType<typeof loadBenchOptions>;

@@ -47,6 +47,13 @@ export const PROCESSORS: readonly ProcessorSpec[] = [
     groupVariable: 'ORDERS_GROUP',
     topics: [Topics.orders, Topics.events],
   },
+  {
+    name: 'campaigns',
+    entry: 'dist/services/campaigns/src/main.js',
+    portVariable: 'CAMPAIGNS_PORT',
+    groupVariable: 'CAMPAIGNS_GROUP',
+    topics: [Topics.campaignEvents],
+  },
 ];
 
 export const isBuilt = (p: ProcessorSpec): boolean => existsSync(repoPath(p.entry));

@@ -5,7 +5,8 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { repoPath } from '../../services/shared/src/repo-path.js';
 import type { CollectorFigures, CollectorProfile } from './collector-bench.js';
-import type { SinkFigures } from './sink-bench.js';
+import { isMetricsTag, type SinkFigures } from './sink-bench.js';
+import type { RefreshFigures, RefreshPass } from './refresh-bench.js';
 import type { E2eFigures } from './e2e-bench.js';
 
 export const GOALS = {
@@ -36,6 +37,24 @@ export interface Headline {
   cpu_measured_at_events_per_s: number | null;
   /** At the sustained end-to-end rate: each processor's CPU µs per record of its input topics. */
   processor_cpu_us_per_record: Record<string, number> | null;
+  /** The sink with EVENT_SINK_CUSTOMER_METRICS=false, same rows, same run (sink_rows_per_s is with them). */
+  sink_no_metrics_rows_per_s: number | null;
+  /** 1 - (sink rows/s with metrics / without): the share of the sink's throughput the metrics take. */
+  sink_metrics_cost: number | null;
+  /** PostgreSQL seconds per 1,000 events of the metrics' own queries in the sink, and by query tag. */
+  sink_metrics_pg_s_per_1k_events: number | null;
+  sink_pg_s_per_1k_events_by_tag: Record<string, number> | null;
+  /** The scheduler's refresh over refresh_customers bench customers: first pass, again at the same asOf, a day later. */
+  refresh_customers: number | null;
+  refresh_first_seconds: number | null;
+  refresh_first_customers_per_s: number | null;
+  refresh_first_changed: number | null;
+  refresh_repeat_seconds: number | null;
+  refresh_repeat_customers_per_s: number | null;
+  refresh_repeat_changed: number | null;
+  refresh_next_day_seconds: number | null;
+  refresh_next_day_customers_per_s: number | null;
+  refresh_next_day_changed: number | null;
 }
 
 export interface Report extends Partial<Headline> {
@@ -59,6 +78,7 @@ export interface Report extends Partial<Headline> {
   collector?: CollectorFigures;
   sink?: SinkFigures;
   e2e?: E2eFigures;
+  refresh?: RefreshFigures;
   profile?: CollectorProfile;
   warnings: string[];
   findings: string[];
@@ -113,6 +133,7 @@ const ms = (x: number) => (Number.isFinite(x) ? `${x} ms` : 'n/a');
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
 const x2 = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : 'n/a');
 const met = (ok: boolean): Row['met'] => (ok ? 'yes' : 'NO');
+const sec = (x: number) => (Number.isFinite(x) ? `${x.toPrecision(3)} s` : 'n/a');
 
 export function buildTable(r: Report): Row[] {
   const rows: Row[] = [];
@@ -185,6 +206,7 @@ export function buildTable(r: Report): Row[] {
       goal: '',
       met: '-',
     });
+    rows.push(...metricsCostRows(s));
   }
   const e = r.e2e;
   if (e) {
@@ -253,7 +275,69 @@ export function buildTable(r: Report): Row[] {
         met: '-',
       });
   }
+  if (r.refresh) rows.push(...refreshRows(r.refresh));
   return rows;
+}
+
+/** The sink with and without the customers' metrics, and their queries' PostgreSQL time. */
+function metricsCostRows(s: SinkFigures['median']): Row[] {
+  const tags = s.pgSecondsPer1kEventsByTag;
+  const copy = tags['sink.copy'] ?? NaN;
+  const rows: Row[] = [
+    {
+      figure: 'Sink: rows/s with customer metrics (as deployed)',
+      value: n0(s.sinkRowsPerSecond),
+      baseline: `${n0(s.sinkNoMetricsRowsPerSecond)} (without: EVENT_SINK_CUSTOMER_METRICS=false)`,
+      ratio: pct(s.metricsRatio),
+      goal: '',
+      met: '-',
+    },
+    {
+      figure: 'Sink: customer metrics cost, share of sink rows/s',
+      value: pct(s.metricsCost),
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '-',
+    },
+    {
+      figure: 'Sink: PG s per 1,000 events, customer metrics queries',
+      value: sec(s.metricsPgSecondsPer1kEvents),
+      baseline: `${sec(copy)} (sink.copy)`,
+      ratio: pct(s.metricsPgSecondsPer1kEvents / copy),
+      goal: '',
+      met: '-',
+    },
+  ];
+  const shown = Object.entries(tags).filter(([tag]) => isMetricsTag(tag) || tag === 'outbox.add');
+  for (const [tag, seconds] of shown.sort((a, b) => b[1] - a[1])) {
+    rows.push({
+      figure: `Sink: PG s per 1,000 events, ${tag}${tag === 'outbox.add' ? ' (change records)' : ''}`,
+      value: sec(seconds),
+      baseline: `${sec(copy)} (sink.copy)`,
+      ratio: pct(seconds / copy),
+      goal: '',
+      met: '-',
+    });
+  }
+  return rows;
+}
+
+/** The scheduler's refresh: its three passes over the phase's customers. */
+function refreshRows(f: RefreshFigures): Row[] {
+  const row = (what: string, p: RefreshPass, goal = ''): Row => ({
+    figure: `Refresh of ${n0(f.customers)} customers, ${what}: customers/s`,
+    value: n0(p.customersPerSecond),
+    baseline: `${p.seconds} s, ${n0(p.changed)} changed`,
+    ratio: '',
+    goal,
+    met: goal ? met(p.changed === 0) : '-',
+  });
+  return [
+    row('first pass', f.first),
+    row('again at the same asOf', f.repeat, '0 changed'),
+    row('a day later', f.nextDay),
+  ];
 }
 
 export function printTable(rows: Row[]): string {
@@ -312,5 +396,21 @@ export function headline(r: Report): Headline {
     cpu_us_per_event: cpuStep ? cpuStep.cpuUsPerEvent : null,
     cpu_measured_at_events_per_s: num(cpuStep?.targetEventsPerSecond),
     processor_cpu_us_per_record: cpuStep ? cpuStep.cpuUsPerRecord : null,
+    sink_no_metrics_rows_per_s: num(r.sink?.median.sinkNoMetricsRowsPerSecond),
+    sink_metrics_cost: num(r.sink?.median.metricsCost),
+    sink_metrics_pg_s_per_1k_events: num(r.sink?.median.metricsPgSecondsPer1kEvents),
+    sink_pg_s_per_1k_events_by_tag: r.sink ? r.sink.median.pgSecondsPer1kEventsByTag : null,
+    refresh_customers: num(r.refresh?.customers),
+    ...refreshHeadline('first', r.refresh?.first),
+    ...refreshHeadline('repeat', r.refresh?.repeat),
+    ...refreshHeadline('next_day', r.refresh?.nextDay),
   };
+}
+
+function refreshHeadline<K extends 'first' | 'repeat' | 'next_day'>(name: K, p: RefreshPass | undefined) {
+  return {
+    [`refresh_${name}_seconds`]: num(p?.seconds),
+    [`refresh_${name}_customers_per_s`]: num(p?.customersPerSecond),
+    [`refresh_${name}_changed`]: num(p?.changed),
+  } as Record<`refresh_${K}_${'seconds' | 'customers_per_s' | 'changed'}`, number | null>;
 }

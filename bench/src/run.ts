@@ -1,12 +1,14 @@
 /**
  * `make bench`: the end-to-end benchmark, on topics of its own (TOPIC_PREFIX `cdpbench.<tag>.`).
- * Three phases, the first two repeated BENCH_RUNS times with a baseline measured in the same run
+ * Four phases, the first two repeated BENCH_RUNS times with a baseline measured in the same run
  * (the machine is shared and noisy, so ratios are the figures to compare over time):
  *   1. the collector alone (HTTP -> Kafka), against a trivial Node HTTP server; optionally
  *      (BENCH_PROFILE=1) a CPU profile of it at its maximum;
- *   2. the event sink (Kafka -> customer_events), against a raw COPY of the same rows;
+ *   2. the event sink (Kafka -> customer_events), against a raw COPY of the same rows, and without
+ *      its customer metrics (their cost);
  *   3. end to end with every processor, stepping the offered rate to the highest one the pipeline
- *      sustains, with the CPU of every process, against a Kafka -> PostgreSQL floor.
+ *      sustains, with the CPU of every process, against a Kafka -> PostgreSQL floor;
+ *   4. the scheduler's refresh of the clock-driven customer metrics over 100,000 bench customers.
  * Prints a table, writes bench/results/latest.json, cleans up after itself. Exit codes: 0 measured
  * (goals met or not), 1 could not measure, 2 measured but saw a correctness problem (errors, lost
  * or duplicated rows) under load.
@@ -27,6 +29,7 @@ import { repoPath } from '../../services/shared/src/repo-path.js';
 import { assertLoopback, loadBenchOptions, type BenchOptions } from './options.js';
 import { BENCH_PREFIX, BENCH_TOPIC_PREFIX, HttpWorkload, type BenchContext } from './context.js';
 import { batchTemplates, customerPool, orderTemplates } from './workload.js';
+import { campaignTemplates, createBenchCampaigns } from './campaign-workload.js';
 import {
   profileCollector,
   runCollectorBench,
@@ -35,6 +38,7 @@ import {
 } from './collector-bench.js';
 import { runSinkBench } from './sink-bench.js';
 import { runE2eBench } from './e2e-bench.js';
+import { runRefreshBench } from './refresh-bench.js';
 import { deleteBenchData, deleteBenchKafka, deleteBenchSubjects, vacuumEvents } from './cleanup.js';
 import { buildTable, newReport, printTable, writeReport, type Report } from './report.js';
 import { elapsedSeconds, progress } from './log.js';
@@ -55,8 +59,8 @@ try {
 
 const phases = new Set(opts.phases.split(',').map((p) => p.trim()));
 for (const p of phases) {
-  if (!['collector', 'sink', 'e2e'].includes(p)) {
-    process.stderr.write(`bench: BENCH_PHASES has an unknown phase "${p}" (collector, sink, e2e)\n`);
+  if (!['collector', 'sink', 'e2e', 'refresh'].includes(p)) {
+    process.stderr.write(`bench: BENCH_PHASES has an unknown phase "${p}" (collector, sink, e2e, refresh)\n`);
     process.exit(1);
   }
 }
@@ -229,10 +233,19 @@ async function main(): Promise<void> {
       customers,
       now: Date.now(),
     });
-    ctx.http = new HttpWorkload(templates, customers, orders);
+    const campaigns = campaignTemplates({
+      marker,
+      templates: 8,
+      events: opts.batchEvents,
+      customers,
+      campaignIds: await createBenchCampaigns(db, marker, 12),
+      now: Date.now(),
+    });
+    ctx.http = new HttpWorkload(templates, customers, orders, campaigns);
     progress(
       `HTTP workload: ${TEMPLATES} batch templates of ${opts.batchEvents} events, mean ${templates.meanBytes} bytes per request ` +
-        `(end to end also one /v1/orders request of ${opts.batchEvents} orders in ${HttpWorkload.ORDERS_EVERY}, mean ${orders.meanBytes} bytes)`,
+        `(end to end also one /v1/orders request of ${opts.batchEvents} orders in ${HttpWorkload.ORDERS_EVERY}, mean ${orders.meanBytes} bytes, ` +
+        `and one /v1/campaign-events request of ${opts.batchEvents} events in ${HttpWorkload.CAMPAIGNS_EVERY}, mean ${campaigns.meanBytes} bytes)`,
     );
   }
 
@@ -255,6 +268,8 @@ async function main(): Promise<void> {
     report.e2e = await runE2eBench(ctx, collector);
     await collector.child.stop();
   }
+  // Last, so its 100,000 customers and their writes share the machine with no other measurement.
+  if (phases.has('refresh')) report.refresh = await runRefreshBench(ctx);
 }
 
 main().then(

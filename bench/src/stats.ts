@@ -102,3 +102,19 @@ export function parseGauge(text: string, name: string): number {
   }
   return sum;
 }
+
+/**
+ * A histogram's `_sum` per value of one label (its other labels added up), from Prometheus text
+ * format: e.g. the seconds spent in each tagged PostgreSQL query.
+ */
+export function histogramSumsBy(text: string, name: string, label: string): Map<string, number> {
+  const sums = new Map<string, number>();
+  const labelRe = new RegExp(`${label}="([^"]*)"`);
+  for (const line of text.split('\n')) {
+    const m = /^(\S+?)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== `${name}_sum`) continue;
+    const key = labelRe.exec(m[2] ?? '')?.[1];
+    if (key !== undefined) sums.set(key, (sums.get(key) ?? 0) + Number(m[3]));
+  }
+  return sums;
+}

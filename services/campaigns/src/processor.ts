@@ -14,6 +14,7 @@ import { EARLIEST_EVENT_MS, type TimeLimits } from '../../shared/src/time/occurr
 import { Topics } from '../../shared/src/topics.js';
 import { CampaignDirectory } from './campaign-directory.js';
 import type { CampaignsConfig } from './config.js';
+import type { ChangeFeed } from '../../shared/src/customers/change.js';
 import { mapCampaignEvent, type CampaignEvent, type CampaignEventRecord } from './mapping/campaign-event.js';
 import { countCommitted, createCampaignsMetrics } from './metrics.js';
 import { writeCampaignEvents, type WriteCounts } from './write-events.js';
@@ -26,6 +27,8 @@ export function createCampaignsProcessor(
     CampaignsConfig,
     'groupId' | 'topicPrefix' | 'maxFutureMs' | 'campaignCacheTtlMs' | 'lateAfterMs'
   >,
+  /** cdp.customer-changes, for customers a provider's event names first (customerChangeFeed). */
+  changes: ChangeFeed | null = null,
 ): ProcessorDefinition<CampaignEvent, WriteCounts> {
   const metrics = createCampaignsMetrics(deps.registry);
   const limits: TimeLimits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
@@ -38,11 +41,11 @@ export function createCampaignsProcessor(
     dedupScope: 'campaigns',
     decode: (message) => decodeCampaignEvent(deps.codec, directory, message.value!, limits),
     receivedAt: (e) => e.receivedAt,
-    write: (tx, records) =>
+    write: (tx, records, ctx) =>
       writeCampaignEvents(
         tx,
         records.map((r) => r.value),
-        { lateAfterMs: config.lateAfterMs },
+        { lateAfterMs: config.lateAfterMs, outbox: ctx.outbox, changes },
       ),
     committed: (results) => countCommitted(metrics, results),
   };

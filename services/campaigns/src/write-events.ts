@@ -21,6 +21,9 @@ import { foldSend } from '../../shared/src/campaigns/fold-send.js';
 import { distinctKeys, sendKeyString, type SendKey } from '../../shared/src/campaigns/send-key.js';
 import { SendLedger } from '../../shared/src/campaigns/send-ledger.js';
 import { resolveCustomers } from '../../shared/src/customers/resolve.js';
+import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
+import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
+import type { Outbox } from '../../shared/src/pipeline/outbox.js';
 import type { Tx } from '../../shared/src/pg/gateway.js';
 import type { CampaignEvent } from './mapping/campaign-event.js';
 import {
@@ -44,9 +47,23 @@ export interface WriteCounts {
 
 export interface WriteOptions {
   lateAfterMs: number;
+  /** Where a customer this batch creates is announced (cdp.customer-changes, through the outbox). */
+  outbox?: Outbox;
+  changes?: ChangeFeed | null;
 }
 
 const bump = (m: Record<string, number>, k: string, n = 1) => void (m[k] = (m[k] ?? 0) + n);
+
+/**
+ * A customer first named by a provider's event (created by this batch) gets its computed columns
+ * (the defaults of a profile never seen) and a CREATED change, as every writer that creates one.
+ */
+async function announceNewCustomers(tx: Tx, ids: readonly string[], opts: WriteOptions): Promise<void> {
+  if (ids.length === 0) return;
+  const asOfMs = Date.now();
+  const changes = await updateCustomerMetrics(tx, ids, { asOfMs });
+  if (opts.outbox && opts.changes) await opts.outbox.add(changeRecords(opts.changes, changes, () => asOfMs));
+}
 
 export async function writeCampaignEvents(
   tx: Tx,
@@ -73,14 +90,23 @@ export async function writeCampaignEvents(
       externalId: e.customer.id,
       identityType: e.customer.type,
       seenAt: new Date(e.occurredAt),
+      // A provider's report is no activity of the customer's: no last_seen_at from it.
+      activity: false,
     })),
   );
   // Key-share locks in id order (the order the customer metrics lock them in), before the events
   // take them in their own order: a merge or an orders batch waits for us, or we for it, never both.
-  await tx.query(
+  // Which of them this very transaction created (resolveCustomers): their xmin is ours.
+  const { rows: created } = await tx.query<{ id: string; created_here: boolean }>(
     'campaigns.lock-customers-key-share',
-    'SELECT 1 FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE',
+    `SELECT id, xmin = pg_current_xact_id()::xid AS created_here
+     FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
     [[...new Set(customers.values())]],
+  );
+  await announceNewCustomers(
+    tx,
+    created.filter((r) => r.created_here).map((r) => r.id),
+    opts,
   );
   const rows: EventRow[] = live.map((e) => ({
     sourceKey: e.sourceKey,

@@ -12,6 +12,7 @@ import { PartitionCache } from './partitions.js';
 import type { SinkMetrics } from './metrics.js';
 import { recordActivity } from './customer-activity.js';
 import { updateCustomerMetrics } from '../../shared/src/customers/metrics/incremental.js';
+import { lockCustomerRows } from '../../shared/src/customers/metrics/store.js';
 import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
 import type { WriteContext } from '../../shared/src/pipeline/processor.js';
 
@@ -110,6 +111,10 @@ async function copyRows(
       seenAt: row.occurredAt,
     })),
   );
+  // The customers' rows before the COPY, in id order: the COPY's foreign-key checks then take
+  // key-share locks on rows this transaction already holds, so it never waits for a row lock while
+  // holding one another writer (a merge) needs.
+  const before = metrics ? await lockCustomerRows(tx, [...new Set(customers.values())]) : undefined;
   const started = process.hrtime.bigint();
   const resolved = rows.map((row) => ({ row, customerId: customers.get(row.externalId)! }));
   const copied =
@@ -127,6 +132,7 @@ async function copyRows(
       asOfMs: Date.now(),
       events: activity.events,
       newDays: activity.newDays,
+      ...(before ? { before } : {}),
     });
     if (metrics.changes) {
       await metrics.ctx.outbox.add(

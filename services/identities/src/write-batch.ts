@@ -6,7 +6,8 @@ import type { Decoded, WriteContext } from '../../shared/src/pipeline/processor.
 import { BatchState, bump, type WriteCounts } from './batch-state.js';
 import { lockCustomers, readCustomers, updateCustomer } from './db/customers.js';
 import { applyGroupCalls } from './db/groups.js';
-import { ensureCustomer, identitiesByCustomer } from './db/identities.js';
+import { ensureCustomer, identitiesByCustomer, lookupIds } from './db/identities.js';
+import { lockCustomersForAttribution } from '../../shared/src/campaigns/customer-locks.js';
 import { linkIds, type LinkOutcome } from './db/link.js';
 import type { IdentityInput } from './mapping/identity-input.js';
 import { customerChange, type CustomerChange } from '../../shared/src/customers/change.js';
@@ -37,6 +38,10 @@ export async function writeIdentities(
   deps: WriteDeps,
 ): Promise<WriteCounts> {
   const state = new BatchState();
+  await lockNamedCustomers(
+    tx,
+    records.map((r) => r.value),
+  );
   for (const { value } of records) await applyRecord(tx, state, value);
   const ids = state.touched();
   await applyProfiles(tx, state, ids);
@@ -73,6 +78,28 @@ async function updateMetrics(tx: Tx, state: BatchState, ids: readonly string[]):
      WHERE c.id = u.id AND c.last_seen_at IS NULL AND c.first_seen_at > u.at`,
     [ids, earliest.map((ms) => new Date(ms))],
   );
+}
+
+/**
+ * Every existing customer the batch names, locked before any of its work: the rows FOR UPDATE in
+ * id order (a merge deletes some of them; taken now, no lock is upgraded later while another
+ * writer holds a key-share lock on it), then their campaign attribution locks in key order. Every
+ * other writer of customers (the sink, orders, campaigns, the scheduler) takes its row locks in id
+ * order before anything else too, so none of them waits on another in a cycle. A customer created
+ * or first resolved later in the batch is new, or raced by a concurrent merge: its lock then comes
+ * late, and a deadlock, should one follow, is retried.
+ */
+async function lockNamedCustomers(tx: Tx, inputs: readonly IdentityInput[]): Promise<void> {
+  const named = new Set<string>();
+  for (const v of inputs) for (const id of [v.userId, v.anonymousId, v.previousId]) if (id) named.add(id);
+  const customers = [...new Set((await lookupIds(tx, [...named])).values())].sort();
+  if (customers.length === 0) return;
+  await tx.query(
+    'identities.lock-named',
+    'SELECT 1 FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [customers],
+  );
+  await lockCustomersForAttribution(tx, customers);
 }
 
 async function applyRecord(tx: Tx, state: BatchState, v: IdentityInput): Promise<void> {

@@ -106,7 +106,7 @@ for (const users of ['new', 'known'] as const) {
           const firstDone = heldBatch(first, hold.opened, wrote.open);
           await wrote.opened;
           const secondDone = heldBatch(second);
-          await blockedIn('identities.lock-merged');
+          await blockedIn('identities.lock-named');
           hold.open();
           counts = [await firstDone, await secondDone];
         }

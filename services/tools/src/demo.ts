@@ -68,10 +68,17 @@ await runCli('demo', async (say) => {
     registry: createRegistry('demo'),
   });
   // Provider events name a campaign that exists (an unknown campaign_id is a dead letter).
+  // A campaign has an owner (campaigns.created_by); the demo's is one platform user, kept across runs.
   await db.query(
     'demo.campaign',
-    `INSERT INTO campaigns (id, name, campaign_type, channel, message_content, status, budget)
-     VALUES ($1, $2, 'email', 'email', '{"subject": "New runners are in"}', 'active', 500)`,
+    `WITH owner AS (
+       INSERT INTO platform_users (email, password_hash, name, role)
+       VALUES ('demo@cdp.invalid', '!', 'make demo', 'marketing_manager')
+       ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name
+       RETURNING id
+     )
+     INSERT INTO campaigns (id, name, campaign_type, channel, message_content, status, budget, created_by)
+     SELECT $1, $2, 'email', 'email', '{"subject": "New runners are in"}', 'active', 500, id FROM owner`,
     [campaignId, `demo-${runId} spring email`],
   );
   const start = Date.now() - 6 * 3600_000;

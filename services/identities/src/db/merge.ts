@@ -25,10 +25,10 @@ const TAKE_MERGED = `(${hasAcquisition('f')} AND (NOT ${hasAcquisition('i')} OR 
 
 /**
  * Merges customer `merged` (anonymous) into `survivor`, in the caller's transaction:
- * 1. `merged` is locked FOR UPDATE first: this waits for every transaction that inserted a row
- *    referring to it, and any later one waits and then fails (23503, retried: it resolves again
- *    and finds the survivor). `survivor` is locked FOR NO KEY UPDATE, which inserts of its events
- *    and orders (their foreign-key check) never wait for.
+ * 1. `merged` is locked FOR UPDATE first (usually already, by the batch's lockNamedCustomers):
+ *    this waits for every transaction that inserted a row referring to it, and any later one waits
+ *    and then fails (23503, retried: it resolves again and finds the survivor). `survivor` is
+ *    locked too (FOR NO KEY UPDATE at least).
  * 2. `stillSo` re-checks, under those locks, what the decision rested on (both still exist, the
  *    ids still resolve as they did, `merged` still carries no userId); otherwise 'again'.
  * 3. Every row referring to `merged` moves (move-rows.ts), the profiles merge (traits by trait

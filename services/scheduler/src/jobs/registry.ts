@@ -12,6 +12,8 @@ export function defaultJobs(publishing: MetricsPublishing): JobRegistry {
   return new Map([
     ['daily_customer_metrics', dailyCustomerMetrics(publishing)],
     ['daily_engagement_scores', dailyEngagementScores(publishing)],
+    // 0021: the same refresh at 00:00 UTC, when the days the metrics count turn over.
+    ['midnight_clock_metrics', dailyEngagementScores(publishing)],
     ['hourly_segment_refresh', hourlySegmentRefresh],
   ]);
 }

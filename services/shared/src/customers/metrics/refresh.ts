@@ -12,7 +12,7 @@ import { recomputeCustomers } from './repair.js';
 import type { MetricColumn } from './values.js';
 
 export interface RefreshOptions {
-  /** Customers per transaction (default 1,000). */
+  /** Customers per transaction (default 1,000; 200 for the repair). */
   sliceSize?: number;
   /** Called after each slice, for progress output and run statistics. */
   onProgress?: (progress: RefreshProgress) => void;
@@ -30,6 +30,7 @@ export interface RefreshProgress {
 }
 
 const DEFAULT_SLICE = 1_000;
+const REPAIR_SLICE = 200;
 
 /**
  * The clock-driven columns (scores, lifecycle stage, days_since_last_order, age_group) of every
@@ -64,7 +65,10 @@ export async function repairCustomerMetrics(
   options: RefreshOptions = {},
 ): Promise<RepairProgress> {
   const columns: RepairProgress['columns'] = {};
-  const progress = await walk(db, options, 'metrics.repair', async (tx, ids) => {
+  // Smaller slices than the refresh: each customer's whole history is read under its lock, and the
+  // processors' batches for those customers wait meanwhile.
+  const sliced = { ...options, sliceSize: options.sliceSize ?? REPAIR_SLICE };
+  const progress = await walk(db, sliced, 'metrics.repair', async (tx, ids) => {
     const { changes, corrected } = await recomputeCustomers(tx, ids, asOf.getTime());
     for (const c of corrected) for (const col of c.columns) columns[col] = (columns[col] ?? 0) + 1;
     await publish(tx, options.feed, changes, asOf);
