@@ -257,6 +257,12 @@ ensure_postgres() {
   ensure_pg_trust
   ensure_database "$PG_DB"
   ensure_database "$APICURIO_DB"
+  # Tables the processors churn (customers, order_state, consumer_offsets) rely on it; the outbox
+  # relays vacuum their own queue table.
+  if [[ $(psql_admin -Atc 'SHOW autovacuum' 2>/dev/null) == off ]]; then
+    info "warning: autovacuum is off on this server; tables the pipeline updates bloat without it"
+    info "         (turn it on: ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();)"
+  fi
   add_row postgresql "$state" - "$PG_HOST:$PG_PORT" "$(pg_log_hint)"
 }
 

@@ -132,7 +132,8 @@ async function copyRows(
       asOfMs: Date.now(),
       events: activity.events,
       newDays: activity.newDays,
-      ...(before ? { before } : {}),
+      // The COPY and the helper tables touch no customers row: the rows locked before are current.
+      ...(before ? { before, beforeIsCurrent: true } : {}),
     });
     if (metrics.changes) {
       await metrics.ctx.outbox.add(

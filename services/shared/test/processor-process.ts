@@ -4,7 +4,25 @@
  * last lines it wrote are kept to say why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createKafka, ensureTopics } from '../src/kafka/client.js';
 import { repoPath } from '../src/repo-path.js';
+import { Topics } from '../src/topics.js';
+import { config, logger } from './support.js';
+
+/**
+ * The derived topics of a test's TOPIC_PREFIX: a processor's outbox rows for a topic that does not
+ * exist would wait in the shared outbox for ever (retried by every relay of that processor).
+ */
+const derivedTopicsMade = new Map<string, Promise<unknown>>();
+function ensureDerivedTopics(prefix: string): void {
+  if (derivedTopicsMade.has(prefix)) return;
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'test-derived-topics', logger });
+  const made = ensureTopics(
+    kafka,
+    [Topics.customerChanges, Topics.segmentChanges].map((t) => ({ topic: prefix + t, partitions: 1 })),
+  ).catch(() => undefined);
+  derivedTopicsMade.set(prefix, made);
+}
 
 export interface Exit {
   code: number | null;
@@ -34,6 +52,7 @@ export function startProcessor(
   env: Record<string, string>,
   isolate: readonly string[] = [],
 ): ProcessorProcess {
+  if (env.TOPIC_PREFIX) ensureDerivedTopics(env.TOPIC_PREFIX);
   const base: Record<string, string | undefined> = { ...process.env };
   for (const name of ['TOPIC_PREFIX', ...isolate]) delete base[name];
   const child = spawn(process.execPath, ['--import', 'tsx', repoPath(entry)], {

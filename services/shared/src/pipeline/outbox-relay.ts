@@ -27,6 +27,9 @@ export interface RelayOptions {
 // One relay at a time per processor (pg_try_advisory_xact_lock on the producer's name), so its
 // derived records leave in the order they were committed, whichever of its instances relays them.
 const RELAY_LOCK = 0x6364_7001;
+const PENDING_EVERY_MS = 1_000;
+const VACUUM_EVERY_MS = 30_000;
+const VACUUM_AFTER_ROWS = 1_000;
 
 /**
  * Relays outbox rows to Kafka in id order (insert order; per customer that is commit order, as a
@@ -42,6 +45,9 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   /** Topics Kafka refused, and when to try them again. */
   private readonly retryAt = new Map<string, { at: number; attempt: number }>();
+  private countedAt = 0;
+  private deletedSinceVacuum = 0;
+  private vacuumedAt = Date.now();
 
   constructor(private readonly opts: RelayOptions) {}
 
@@ -92,7 +98,28 @@ export class OutboxRelay {
     }
     for (const topic of this.retryAt.keys())
       if (!failed.has(topic) && !skip.has(topic)) this.retryAt.delete(topic);
+    await this.vacuumNow();
     return { relayed, stuck: [...failed, ...skip] };
+  }
+
+  /**
+   * The outbox is a queue: every row is deleted soon after it is written, and its dead rows slow
+   * every read of it until a VACUUM. Autovacuum may be off (it is on these development machines)
+   * or slower than the churn, so the relays vacuum it themselves, every VACUUM_EVERY_MS while they
+   * delete (SKIP_LOCKED: one vacuum at a time, the others skip).
+   */
+  private async vacuumNow(): Promise<void> {
+    if (this.deletedSinceVacuum < VACUUM_AFTER_ROWS || Date.now() - this.vacuumedAt < VACUUM_EVERY_MS) return;
+    this.vacuumedAt = Date.now();
+    this.deletedSinceVacuum = 0;
+    await this.opts.db
+      .query('outbox.vacuum', 'VACUUM (SKIP_LOCKED) outbox')
+      .catch((err: Error) =>
+        this.opts.logger.warn(
+          { err: { message: err.message } },
+          'vacuuming the outbox failed; the next pass tries again',
+        ),
+      );
   }
 
   private async run(): Promise<void> {
@@ -182,12 +209,17 @@ export class OutboxRelay {
         await tx.query('outbox.delete', 'DELETE FROM outbox WHERE id = ANY($1::bigint[])', [done]);
         this.opts.onRelayed?.(sent.length);
       }
-      const { rows: left } = await tx.query<{ n: number }>(
-        'outbox.pending',
-        'SELECT count(*)::int AS n FROM outbox WHERE producer = $1',
-        [this.opts.producer],
-      );
-      this.opts.onPending?.(left[0]!.n);
+      // The gauge, at most once a second: a count on every pass was the relay's biggest cost.
+      if (this.opts.onPending && Date.now() - this.countedAt >= PENDING_EVERY_MS) {
+        this.countedAt = Date.now();
+        const { rows: left } = await tx.query<{ n: number }>(
+          'outbox.pending',
+          'SELECT count(*)::int AS n FROM outbox WHERE producer = $1',
+          [this.opts.producer],
+        );
+        this.opts.onPending(left[0]!.n);
+      }
+      this.deletedSinceVacuum += done.length;
       return { read: rows.length, relayed: sent.length };
     });
   }

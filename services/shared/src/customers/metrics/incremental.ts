@@ -43,6 +43,8 @@ export interface MetricsUpdate {
   fromStored?: boolean;
   /** The rows as the transaction found them, before it changed anything (default: read now). */
   before?: ReadonlyMap<string, LockedRow>;
+  /** `before` is still current (nothing in the transaction updated these customers since): not read again. */
+  beforeIsCurrent?: boolean;
   /** The scheduled refresh: customers idle past the recent-events window are not counted. */
   skipIdle?: boolean;
 }
@@ -63,7 +65,7 @@ export async function updateCustomerMetrics(
 ): Promise<RowChange[]> {
   const ids = [...new Set(customerIds)].sort();
   if (ids.length === 0) return [];
-  const locked = await lockCustomerRows(tx, ids);
+  const locked = update.beforeIsCurrent && update.before ? update.before : await lockCustomerRows(tx, ids);
   const present = ids.filter((id) => locked.has(id));
   const facts = await activityFacts(tx, present, update.asOfMs, update.skipIdle);
   const daysFor = update.fromStored ? present : present.filter((id) => update.newDays?.has(id));

@@ -5,12 +5,21 @@
 import type { Queryable } from '../../pg/gateway.js';
 import { recentEventsAfterMs, RECENT_EVENTS_CAP } from './rules.js';
 import {
+  METRIC_COLUMNS,
   paramOf,
   WRITER_COLUMN_TYPES,
   WRITER_METRIC_COLUMNS,
   type CustomerRow,
   type WriterMetrics,
 } from './values.js';
+
+/**
+ * The part of a customers row the metrics read and publish: to_jsonb of the whole row (its
+ * custom_attributes, trait_times) cost more than the rest of the metrics' SQL together.
+ */
+const METRICS_ROW = `jsonb_build_object('id', c.id, 'customer_id', c.customer_id, 'date_of_birth', c.date_of_birth, ${METRIC_COLUMNS.map(
+  (col) => `'${col}', c.${col}`,
+).join(', ')})`;
 
 export interface LockedRow {
   row: CustomerRow;
@@ -29,7 +38,7 @@ export async function lockCustomerRows(
   if (ids.length === 0) return new Map();
   const { rows } = await tx.query<{ id: string; row: CustomerRow; created_here: boolean }>(
     'metrics.lock-customers',
-    `SELECT c.id, to_jsonb(c) AS row, c.xmin = pg_current_xact_id()::xid AS created_here
+    `SELECT c.id, ${METRICS_ROW} AS row, c.xmin = pg_current_xact_id()::xid AS created_here
      FROM customers c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR NO KEY UPDATE`,
     [ids],
   );
@@ -158,7 +167,7 @@ export async function writeMetrics(
      FROM unnest($1::uuid[], ${cols.map((c, i) => `$${i + 2}::${WRITER_COLUMN_TYPES[c]}[]`).join(', ')})
        AS u(id, ${cols.join(', ')})
      WHERE c.id = u.id
-     RETURNING c.id, to_jsonb(c) AS row`,
+     RETURNING c.id, ${METRICS_ROW} AS row`,
     params,
   );
   return new Map(rows.map((r) => [r.id, r.row]));
