@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { Histogram, Counter, type Registry } from 'prom-client';
 import { copyInto } from './copy.js';
@@ -6,9 +7,23 @@ import { metric } from '../metrics/registry.js';
 export type Row = Record<string, unknown>;
 export type Values = readonly unknown[];
 
+export interface QueryOptions {
+  /**
+   * A named prepared statement, planned once per connection (a generic plan): for the hot
+   * statements over customer_events, whose planning across its monthly partitions and their
+   * indexes costs more than running them. Only for statements whose text never varies.
+   */
+  prepare?: boolean;
+}
+
 export interface Queryable {
   /** `tag` names the query in metrics and in a leading SQL comment visible in pg_stat_activity. */
-  query<R extends Row = Row>(tag: string, sql: string, values?: Values): Promise<pg.QueryResult<R>>;
+  query<R extends Row = Row>(
+    tag: string,
+    sql: string,
+    values?: Values,
+    options?: QueryOptions,
+  ): Promise<pg.QueryResult<R>>;
 }
 
 export interface Tx extends Queryable {
@@ -35,6 +50,17 @@ export interface DbOptions {
   statementTimeoutMs?: number;
 }
 
+/** A prepared statement's name: one per text (PostgreSQL keeps 63 bytes of a name). */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `cdp_${createHash('sha1').update(text).digest('hex')}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 // numeric and bigint come back as strings by default; int8 counts fit in a JS number here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
@@ -47,6 +73,9 @@ export function createDb(opts: DbOptions): Db {
     idleTimeoutMillis: 30_000,
     statement_timeout: opts.statementTimeoutMs ?? 60_000,
     application_name: opts.applicationName ?? opts.service,
+    // Applies to named prepared statements only (QueryOptions.prepare): planned once, pruned at
+    // run time, instead of planned again on every execution.
+    options: '-c plan_cache_mode=force_generic_plan',
   });
   // An idle client losing its connection (a PostgreSQL restart) must not crash the process;
   // the next query gets a fresh connection or a retryable error.
@@ -87,8 +116,13 @@ export function createDb(opts: DbOptions): Db {
 
   const queryOn =
     (client: pg.Pool | pg.PoolClient) =>
-    <R extends Row = Row>(tag: string, sql: string, values?: Values) =>
-      timed(tag, () => client.query<R>(prefix(tag) + sql, values as unknown[] | undefined));
+    <R extends Row = Row>(tag: string, sql: string, values?: Values, options?: QueryOptions) =>
+      timed(tag, () => {
+        const text = prefix(tag) + sql;
+        const params = values as unknown[] | undefined;
+        if (!options?.prepare) return client.query<R>(text, params);
+        return client.query<R>({ name: statementName(text), text, values: params });
+      });
 
   return {
     query: queryOn(pool),

@@ -65,6 +65,7 @@ export async function metricsFromRaw(
      ) d
      WHERE c.id = ANY($1::uuid[])`,
     [ids, new Date(recentEventsAfterMs(asOfMs))],
+    { prepare: true },
   );
   return new Map(rows.map((r) => [r.id, metricsOf(r, asOfMs)]));
 }

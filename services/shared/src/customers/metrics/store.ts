@@ -86,6 +86,7 @@ export async function activityFacts(
      ) o ON true
      WHERE c.id = ANY($1::uuid[])`,
     [ids, new Date(recentEventsAfterMs(asOfMs)), skipIdle],
+    { prepare: true },
   );
   const ms = (d: Date | null) => (d === null ? null : d.getTime());
   return new Map(
@@ -117,6 +118,7 @@ export async function activityDays(tx: Queryable, ids: readonly string[]): Promi
        SELECT customer_id, (ordered_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' FROM customer_orders WHERE customer_id = ANY($1::uuid[])
      ) d GROUP BY customer_id`,
     [ids],
+    { prepare: true },
   );
   for (const r of rows) result.set(r.customer_id, r.days);
   return result;
@@ -139,6 +141,7 @@ export async function eventRange(
      FROM (SELECT customer_id, min(day) AS first_day, max(day) AS last_day
            FROM customer_activity_days WHERE customer_id = ANY($1::uuid[]) GROUP BY customer_id) d`,
     [ids],
+    { prepare: true },
   );
   const result = new Map<string, { firstMs: number; lastMs: number }>();
   for (const r of rows) {
