@@ -30,6 +30,7 @@ const RELAY_LOCK = 0x6364_7001;
 const PENDING_EVERY_MS = 1_000;
 const VACUUM_EVERY_MS = 30_000;
 const VACUUM_AFTER_ROWS = 1_000;
+const STOP_DRAIN_MS = 5_000;
 
 /**
  * Relays outbox rows to Kafka in id order (insert order; per customer that is commit order, as a
@@ -67,12 +68,22 @@ export class OutboxRelay {
     this.wakeUp?.();
     if (!this.loop) return;
     await this.loop;
-    await this.drain().catch((err: Error) =>
+    // Bounded: a topic Kafka refuses would hold a SIGTERM for the whole produce timeout. What is
+    // not sent stays in the outbox for the next start (or another instance) to relay.
+    const last = this.drain().catch((err: Error) =>
       this.opts.logger.warn(
         { err: { message: err.message } },
         'last outbox pass failed; the next start relays it',
       ),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_DRAIN_MS)));
+    if ((await Promise.race([last, late])) === 'late')
+      this.opts.logger.warn(
+        { afterMs: STOP_DRAIN_MS },
+        'last outbox pass still running at shutdown; the next start relays what it did not',
+      );
+    clearTimeout(timer);
   }
 
   /**
