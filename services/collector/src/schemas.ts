@@ -4,6 +4,7 @@
  * only what the pipeline cannot store.
  */
 import { ORDER_STATUSES } from '../../shared/src/order-status.js';
+import { CAMPAIGN_EVENT_TYPES } from '../../shared/src/campaigns/send-status.js';
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const id = { type: 'string', minLength: 1, maxLength: 100 } as const;
@@ -174,18 +175,6 @@ export const ordersBodySchema = {
   else: orderSchema,
 } as const;
 
-export const campaignEventTypes = [
-  'sent',
-  'delivered',
-  'bounced',
-  'failed',
-  'opened',
-  'clicked',
-  'unsubscribed',
-  'complained',
-  'converted',
-] as const;
-
 export const campaignEventSchema = {
   type: 'object',
   required: ['campaign_id', 'event', 'timestamp'],
@@ -194,7 +183,7 @@ export const campaignEventSchema = {
     campaign_id: { type: 'string', format: 'uuid' },
     userId: optionalId,
     anonymousId: optionalId,
-    event: { enum: campaignEventTypes },
+    event: { enum: CAMPAIGN_EVENT_TYPES },
     timestamp: dateTime,
     sentAt: dateTime,
     messageId: common.messageId,
