@@ -24,7 +24,7 @@ export async function createIdentitiesProcessor(
   const feed = await customerChangeFeed(deps.codec, config.topicPrefix, NAME);
   const metrics = createIdentitiesMetrics(deps.registry);
   const limits = { maxFutureMs: config.maxFutureMs, earliestMs: EARLIEST_EVENT_MS };
-  const writeDeps = { changesTopic: feed.topic, encodeChange: feed.encode, producer: NAME };
+  const writeDeps = { changes: feed };
 
   return {
     name: NAME,

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { RetryableError } from '../../shared/src/errors.js';
 import type { Tx } from '../../shared/src/pg/gateway.js';
-import type { OutboxRecord } from '../../shared/src/pipeline/outbox.js';
 import type { Decoded, WriteContext } from '../../shared/src/pipeline/processor.js';
 import { BatchState, bump, type WriteCounts } from './batch-state.js';
 import { lockCustomers, readCustomers, updateCustomer } from './db/customers.js';
@@ -10,7 +8,7 @@ import { ensureCustomer, identitiesByCustomer, lookupIds } from './db/identities
 import { lockCustomersForAttribution } from '../../shared/src/campaigns/customer-locks.js';
 import { linkIds, type LinkOutcome } from './db/link.js';
 import type { IdentityInput } from './mapping/identity-input.js';
-import { customerChange, type CustomerChange } from '../../shared/src/customers/change.js';
+import { changeRecords, type ChangeFeed } from '../../shared/src/customers/change.js';
 import { changedColumns, externalIdsWith, profileColumns, profileOf } from './profile/profile.js';
 import { customerTraitUpdates } from './traits/customer-traits.js';
 import { recomputeCustomers } from '../../shared/src/customers/metrics/repair.js';
@@ -18,11 +16,8 @@ import { updateCustomerMetrics } from '../../shared/src/customers/metrics/increm
 import { applyTraits, type Version } from './traits/trait-map.js';
 
 export interface WriteDeps {
-  /** The cdp.customer-changes topic (with the prefix). */
-  changesTopic: string;
-  /** Avro, Confluent wire format, schemas/customer-change.avsc. */
-  encodeChange(change: CustomerChange): Buffer;
-  producer: string;
+  /** cdp.customer-changes (customerChangeFeed). */
+  changes: ChangeFeed;
 }
 
 /**
@@ -173,28 +168,19 @@ async function publishChanges(
 ): Promise<void> {
   if (ids.length === 0) return;
   const after = await readCustomers(tx, ids);
-  const committedAt = Date.now();
-  const records: OutboxRecord[] = [];
-  for (const id of ids) {
+  const changes = ids.map((id) => {
     const row = after.get(id);
     const before = state.beforeOf(id);
     if (!row || before === undefined)
       throw new Error(`customer ${id} of this batch was not read before it changed`);
-    const change = customerChange(
-      { before, after: row, mergedFrom: state.mergedInto(id), causedAt: state.causedAtOf(id) },
-      { changeId: randomUUID(), committedAt, producer: deps.producer },
-    );
-    if (!change) continue;
-    bump(state.counts.changes, change.kind);
-    records.push({
-      topic: deps.changesTopic,
-      // customers.id, not the external id: a rename (adoption) changes customer_id, and a key that
-      // changed with it could put the CREATED and a later UPDATED on two partitions, out of order.
-      // A merge publishes under the survivor's id, the key of all its earlier changes.
-      key: change.customerId,
-      value: deps.encodeChange(change),
-      changeId: change.changeId,
-    });
-  }
+    return { id, before, after: row };
+  });
+  const records = changeRecords(
+    deps.changes,
+    changes,
+    (id) => state.causedAtOf(id),
+    (id) => state.mergedInto(id),
+  );
+  for (const r of records) bump(state.counts.changes, r.kind);
   await ctx.outbox.add(records);
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { isRetryable } from '../../shared/src/errors.js';
 import type { Db, Queryable } from '../../shared/src/pg/gateway.js';
 import { randomName, waitFor } from '../../shared/test/support.js';
-import { capturingOutbox, customerOf, input, setup } from './support.js';
+import { capturingOutbox, customerOf, input, setup, lockWaitIn } from './support.js';
 import { insertEvent, rowsOf, sinkCustomer } from './db-fixtures.js';
 import type { Decoded } from '../../shared/src/pipeline/processor.js';
 import type { IdentityInput } from '../src/mapping/identity-input.js';
@@ -71,16 +71,7 @@ async function identify(
   });
 }
 
-/** Until some session waits on a lock in a query tagged `tag`. */
-const blockedIn = (tag: string) =>
-  waitFor(`a query tagged ${tag} waiting on a lock`, async () => {
-    const { rows } = await s.db.query<{ n: number }>(
-      'identities-test.blocked',
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-      [`%:${tag} */%`],
-    );
-    return rows[0]!.n > 0;
-  });
+const blockedIn = (tag: string) => lockWaitIn(s.db, tag);
 
 for (const path of ['merge', 'adopt'] as const) {
   t.test(`${path}: the sink inserted first and holds its transaction open`, async (t) => {

@@ -9,11 +9,19 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import type { OutboxRecord } from '../../shared/src/pipeline/outbox.js';
 import type { Decoded } from '../../shared/src/pipeline/processor.js';
-import { randomName, waitFor } from '../../shared/test/support.js';
+import { randomName } from '../../shared/test/support.js';
 import type { WriteCounts } from '../src/batch-state.js';
 import type { IdentityInput } from '../src/mapping/identity-input.js';
 import { insertEvent, rowsOf, sinkCustomer } from './db-fixtures.js';
-import { capturingOutbox, counterValue, customerOf, input, setup, writeBatch } from './support.js';
+import {
+  capturingOutbox,
+  counterValue,
+  customerOf,
+  input,
+  setup,
+  writeBatch,
+  lockWaitIn,
+} from './support.js';
 
 const s = await setup(t, 8);
 await s.db.query('identities-test.partition', 'SELECT ensure_customer_events_partition(now())');
@@ -64,15 +72,7 @@ const gate = () => {
   return { opened, open };
 };
 
-const blockedIn = (tag: string) =>
-  waitFor(`a query tagged ${tag} waiting on a lock`, async () => {
-    const { rows } = await s.db.query<{ n: number }>(
-      'identities-test.blocked',
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-      [`%:${tag} */%`],
-    );
-    return rows[0]!.n > 0;
-  });
+const blockedIn = (tag: string) => lockWaitIn(s.db, tag);
 
 for (const users of ['new', 'known'] as const) {
   // New users: the first adopts the anonymous profile; known users: the first merges it.

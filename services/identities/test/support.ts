@@ -5,7 +5,7 @@ import { createDb, type Db, type Tx } from '../../shared/src/pg/gateway.js';
 import { transactionOutbox, type Outbox, type OutboxRecord } from '../../shared/src/pipeline/outbox.js';
 import type { Decoded, ProcessorDefinition } from '../../shared/src/pipeline/processor.js';
 import type { KafkaMessage } from '../../shared/src/kafka/client.js';
-import { config, logger } from '../../shared/test/support.js';
+import { config, logger, waitFor } from '../../shared/test/support.js';
 import type { WriteCounts } from '../src/batch-state.js';
 import { mapIdentityRecord, type IdentityInput } from '../src/mapping/identity-input.js';
 import { createIdentitiesProcessor } from '../src/processor.js';
@@ -123,3 +123,14 @@ export async function counterValue(
   const match = values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return match?.value ?? 0;
 }
+
+/** Until some session waits on a lock in a query tagged `tag`. */
+export const lockWaitIn = (db: Db, tag: string) =>
+  waitFor(`a query tagged ${tag} waiting on a lock`, async () => {
+    const { rows } = await db.query<{ n: number }>(
+      'identities-test.blocked',
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+      [`%:${tag} */%`],
+    );
+    return rows[0]!.n > 0;
+  });

@@ -12,7 +12,7 @@ import { AvroCodec } from '../../shared/src/avro/registry.js';
 import { OutboxRelay } from '../../shared/src/pipeline/outbox-relay.js';
 import { customerChangeFeed } from '../../shared/src/customers/change.js';
 import { metricDifferences } from '../../shared/src/customers/metrics/check.js';
-import { repairCustomerMetrics } from '../../shared/src/customers/metrics/refresh.js';
+import { customerSlices, repairCustomerMetrics } from '../../shared/src/customers/metrics/refresh.js';
 import { Registry } from 'prom-client';
 import { runCli, UsageError } from './cli.js';
 import { parseRecomputeArgs, USAGE } from './customers/recompute-args.js';
@@ -96,23 +96,9 @@ async function check(
   sliceSize: number,
   say: (line: string) => void,
 ): Promise<void> {
-  let after = '00000000-0000-0000-0000-000000000000';
   let scanned = 0;
   let wrong = 0;
-  for (;;) {
-    const ids = only
-      ? only
-          .filter((id) => id > after)
-          .sort()
-          .slice(0, sliceSize)
-      : (
-          await db.query<{ id: string }>(
-            'recompute.slice',
-            'SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2',
-            [after, sliceSize],
-          )
-        ).rows.map((r) => r.id);
-    if (ids.length === 0) break;
+  for await (const ids of customerSlices(db, { only, sliceSize }, 'recompute')) {
     const diffs = await metricDifferences(db, ids, asOf.getTime());
     wrong += new Set(diffs.map((d) => d.id)).size;
     for (const d of diffs) {
@@ -121,7 +107,6 @@ async function check(
       );
     }
     scanned += ids.length;
-    after = ids[ids.length - 1]!;
   }
   say(
     `${scanned.toLocaleString('en-US')} customers checked, ${wrong} with a stored value that differs (nothing written)`,

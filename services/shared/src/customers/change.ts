@@ -112,25 +112,39 @@ export interface ChangeFeed {
  */
 export function changeRecords(
   feed: ChangeFeed,
-  changes: readonly RowChange[],
+  changes: readonly Pick<RowChange, 'id' | 'before' | 'after'>[],
   causedAt: (customerId: string) => number,
-): { topic: string; key: string; value: Buffer; changeId: string }[] {
+  mergedInto: (customerId: string) => ChangeFacts['mergedFrom'] = () => [],
+): ChangeRecord[] {
   const committedAt = Date.now();
-  const records = [];
+  const records: ChangeRecord[] = [];
   for (const c of changes) {
     const change = customerChange(
-      { before: c.before, after: c.after, mergedFrom: [], causedAt: causedAt(c.id) },
+      { before: c.before, after: c.after, mergedFrom: mergedInto(c.id), causedAt: causedAt(c.id) },
       { changeId: randomUUID(), committedAt, producer: feed.producer },
     );
     if (!change) continue;
     records.push({
       topic: feed.topic,
+      // customers.id, not the external id: a rename (adoption) changes customer_id, and a key that
+      // changed with it could put the CREATED and a later UPDATED on two partitions, out of order.
+      // A merge publishes under the survivor's id, the key of all its earlier changes.
       key: change.customerId,
       value: feed.encode(change),
       changeId: change.changeId,
+      kind: change.kind,
     });
   }
   return records;
+}
+
+/** An outbox record of cdp.customer-changes, with the change's kind for counting. */
+export interface ChangeRecord {
+  topic: string;
+  key: string;
+  value: Buffer;
+  changeId: string;
+  kind: CustomerChange['kind'];
 }
 
 /** Registers the customer-change schema (idempotent) and returns the feed a writer publishes to. */

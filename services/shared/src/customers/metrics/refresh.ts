@@ -87,14 +87,16 @@ async function publish(
   await transactionOutbox(tx, feed.producer).add(changeRecords(feed, changes, () => asOf.getTime()));
 }
 
-async function walk(
+/**
+ * customers.id in id order, `sliceSize` at a time (default 1,000): every customer, or only the
+ * given ones. Checks the signal before each slice.
+ */
+export async function* customerSlices(
   db: Db,
-  options: RefreshOptions,
+  options: Pick<RefreshOptions, 'only' | 'sliceSize' | 'signal'>,
   tag: string,
-  slice: (tx: Tx, ids: string[]) => Promise<{ changes: RowChange[]; changed: number }>,
-): Promise<RefreshProgress> {
+): AsyncGenerator<string[]> {
   const size = options.sliceSize ?? DEFAULT_SLICE;
-  const progress: RefreshProgress = { scanned: 0, changed: 0 };
   const only = options.only ? [...new Set(options.only)].sort() : undefined;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
@@ -108,11 +110,24 @@ async function walk(
             [after, size],
           )
         ).rows.map((r) => r.id);
-    if (ids.length === 0) return progress;
+    if (ids.length === 0) return;
+    yield ids;
+    after = ids[ids.length - 1]!;
+  }
+}
+
+async function walk(
+  db: Db,
+  options: RefreshOptions,
+  tag: string,
+  slice: (tx: Tx, ids: string[]) => Promise<{ changes: RowChange[]; changed: number }>,
+): Promise<RefreshProgress> {
+  const progress: RefreshProgress = { scanned: 0, changed: 0 };
+  for await (const ids of customerSlices(db, options, tag)) {
     const result = await db.transaction(tag, (tx) => slice(tx, ids));
     progress.scanned += ids.length;
     progress.changed += result.changed;
     options.onProgress?.({ ...progress });
-    after = ids[ids.length - 1]!;
   }
+  return progress;
 }
