@@ -67,21 +67,25 @@ export class OutboxRelay {
     this.stopped = true;
     this.wakeUp?.();
     if (!this.loop) return;
-    await this.loop;
-    // Bounded: a topic Kafka refuses would hold a SIGTERM for the whole produce timeout. What is
-    // not sent stays in the outbox for the next start (or another instance) to relay.
-    const last = this.drain().catch((err: Error) =>
-      this.opts.logger.warn(
-        { err: { message: err.message } },
-        'last outbox pass failed; the next start relays it',
-      ),
-    );
+    // Bounded: a pass producing to a topic Kafka refuses (one not created yet, or of another
+    // cluster) would hold a SIGTERM for the whole produce timeout. What is not sent stays in the
+    // outbox for the next start (or another instance) to relay.
+    const loop = this.loop;
+    const last = (async () => {
+      await loop;
+      await this.drain().catch((err: Error) =>
+        this.opts.logger.warn(
+          { err: { message: err.message } },
+          'last outbox pass failed; the next start relays it',
+        ),
+      );
+    })();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_DRAIN_MS)));
     if ((await Promise.race([last, late])) === 'late')
       this.opts.logger.warn(
         { afterMs: STOP_DRAIN_MS },
-        'last outbox pass still running at shutdown; the next start relays what it did not',
+        'outbox relay still busy at shutdown; the next start relays what it did not',
       );
     clearTimeout(timer);
   }
