@@ -37,7 +37,7 @@ import {
   type Consumer,
   type Producer,
 } from '../../services/shared/src/kafka/client.js';
-import { inputTopics } from '../../services/shared/src/topics.js';
+import { inputTopics, Topics } from '../../services/shared/src/topics.js';
 import { sleep } from '../../services/shared/src/retry.js';
 import type { BenchContext } from './context.js';
 import { collectorDelta, collectorMetrics, type RunningCollector } from './collector-bench.js';
@@ -52,7 +52,17 @@ import {
   value,
   type RunningProcessor,
 } from './processors.js';
-import { histogramDelta, histogramQuantile, percentile, round, shareAtOrBelow, sortedCopy } from './stats.js';
+import {
+  histogramDelta,
+  histogramQuantile,
+  parseHistogram,
+  percentile,
+  round,
+  shareAtOrBelow,
+  sortedCopy,
+} from './stats.js';
+import { createBenchSegments, segmentsEvaluated } from './segment-workload.js';
+import { vacuumHotTables } from './cleanup.js';
 
 /** The sink's fetch wait (EVENT_SINK_MAX_WAIT_MS, default 100 ms), for the floor probe's consumer. */
 const SINK_MAX_WAIT_MS = Number(process.env.EVENT_SINK_MAX_WAIT_MS ?? 100) || 100;
@@ -96,7 +106,15 @@ export interface E2eStep {
   collectorProduce: ProduceStats | undefined;
   sinkLocks: { samples: number; activeSinkSessions: number; lockWaits: Record<string, number> };
   sinkHistogram: { count: number; shareWithin500ms: number; p50Ms: number; p95Ms: number };
+  /**
+   * The segments processor's segments_change_to_membership_seconds in the window: from the commit
+   * of a customer change to the commit of the membership transition it caused.
+   */
+  segments?: { transitions: number; p50Ms: number; p95Ms: number; shareWithin1s: number };
 }
+
+export const SEGMENT_DELAY_GOAL_MS = 1_000;
+const SEGMENT_DELAY = 'segments_change_to_membership_seconds';
 
 export interface E2eFigures {
   topicPrefix: string;
@@ -123,16 +141,33 @@ export async function runE2eBench(ctx: BenchContext, collector: RunningCollector
   const poller = new ProbePoller(ctx);
   const locks = new LockSampler(ctx);
   const steps: E2eStep[] = [];
+  let segmentIds: string[] = [];
   try {
     for (const spec of PROCESSORS) {
+      if (spec.name === 'segments' && !opts.e2eSegments) {
+        listed.push({ name: spec.name, ran: false, note: 'BENCH_E2E_SEGMENTS=false: skipped' });
+        continue;
+      }
       if (!isBuilt(spec)) {
         listed.push({ name: spec.name, ran: false, note: `${spec.entry} not built: skipped` });
         progress(`e2e: ${spec.name} skipped (${spec.entry} does not exist)`);
         continue;
       }
+      if (spec.name === 'segments') {
+        segmentIds = await createBenchSegments(ctx.db, marker);
+        progress(`e2e: ${segmentIds.length} active segments created`);
+      }
       progress(`e2e: starting ${spec.name} on ${spec.topics.map((t) => prefix + t).join(', ')}`);
       processors.push(await startProcessor(spec, opts, prefix, `${marker}-e2e-${spec.name}`));
       listed.push({ name: spec.name, ran: true });
+    }
+    if (segmentIds.length > 0) {
+      const started = Date.now();
+      if (!(await segmentsEvaluated(ctx.db, segmentIds, 120_000)))
+        throw new Error('e2e: the segments processor did not evaluate the bench segments within 120 s');
+      progress(
+        `e2e: the ${segmentIds.length} segments evaluated in full in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     if (!processors.some((p) => p.spec.name === 'event-sink'))
       throw new Error('e2e: the event sink is not built (dist/services/event-sink/src/main.js)');
@@ -166,6 +201,8 @@ export async function runE2eBench(ctx: BenchContext, collector: RunningCollector
     progress(
       `e2e: pipeline flowing (${((Date.now() - warmFrom) / 1000).toFixed(1)} s after the warm-up started)`,
     );
+    // Autovacuum's part, where it is off: statistics that know the warm-up's customers.
+    await vacuumHotTables(ctx.db);
 
     const step = async (eventsPerSecond: number): Promise<E2eStep> => {
       const s = await runStep(ctx, steps.length + 1, eventsPerSecond, target, collector, processors, {
@@ -176,6 +213,7 @@ export async function runE2eBench(ctx: BenchContext, collector: RunningCollector
       steps.push(s);
       progress(describeStep(s));
       await drained(processors, 30_000);
+      await vacuumHotTables(ctx.db);
       return s;
     };
 
@@ -267,11 +305,14 @@ async function drained(processors: RunningProcessor[], maxMs: number): Promise<b
   }
 }
 
+/** The topics the processors read: the inputs, and the derived cdp.customer-changes (segments). */
+const READ_TOPICS = [...inputTopics, Topics.customerChanges];
+
 async function inputOffsets(ctx: BenchContext): Promise<Record<string, number>> {
-  const topics = inputTopics.map((t) => ctx.prefix + t);
+  const topics = READ_TOPICS.map((t) => ctx.prefix + t);
   const offsets = await topicOffsets(ctx.kafka, topics);
   const out: Record<string, number> = {};
-  for (const t of inputTopics) out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
+  for (const t of READ_TOPICS) out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
   return out;
 }
 
@@ -294,6 +335,10 @@ async function runStep(
   );
 
   const sinkBefore = histogram(await sink.metricsText(), 'receiveToCommit');
+  const segmentsProcessor = processors.find((p) => p.spec.name === 'segments');
+  const segmentsBefore = segmentsProcessor
+    ? parseHistogram(await segmentsProcessor.metricsText(), SEGMENT_DELAY)
+    : undefined;
   const produce0 = await collectorMetrics(collector.url);
   const pids = () => ({
     collector: collector.child.proc.pid,
@@ -343,6 +388,10 @@ async function runStep(
   const floorSamples = floor.record(false);
   const late = await poller.sweep(from, to);
   const sinkAfter = histogram(await sink.metricsText(), 'receiveToCommit');
+  const segmentsAfter = segmentsProcessor
+    ? parseHistogram(await segmentsProcessor.metricsText(), SEGMENT_DELAY)
+    : undefined;
+  const segmentDelay = segmentsAfter ? histogramDelta(segmentsAfter, segmentsBefore) : undefined;
   const probes = poller.window(from, to);
 
   const accepted = load.okPerSecond * events;
@@ -423,6 +472,16 @@ async function runStep(
       p50Ms: round(hist ? histogramQuantile(hist, 0.5) * 1000 : NaN),
       p95Ms: round(hist ? histogramQuantile(hist, 0.95) * 1000 : NaN),
     },
+    ...(segmentDelay
+      ? {
+          segments: {
+            transitions: segmentDelay.count,
+            p50Ms: round(histogramQuantile(segmentDelay, 0.5) * 1000),
+            p95Ms: round(histogramQuantile(segmentDelay, 0.95) * 1000),
+            shareWithin1s: round(shareAtOrBelow(segmentDelay, 1), 4),
+          },
+        }
+      : {}),
   };
 }
 
@@ -440,6 +499,9 @@ function describeStep(s: E2eStep): string {
     `lag ${Object.entries(s.lag)
       .map(([k, l]) => `${k} ${l.first}->${l.last}`)
       .join(', ')}; sink sessions waiting on locks ${lockShare(s.sinkLocks)}\n` +
+    (s.segments
+      ? `    segments: ${s.segments.transitions.toLocaleString('en-US')} transitions, change -> membership p50 ${s.segments.p50Ms} ms p95 ${s.segments.p95Ms} ms (goal p95 < ${SEGMENT_DELAY_GOAL_MS} ms)\n`
+      : '') +
     `    CPU µs/event: ${cpu}; ${perRecord}` +
     (s.failures.length ? `\n    why not: ${s.failures.join('; ')}` : '')
   );

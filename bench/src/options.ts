@@ -26,6 +26,8 @@ export const benchSpec = {
   e2eStepSeconds: field.int('BENCH_E2E_STEP_SECONDS', 12, { min: 3, max: 120 }),
   e2eMaxSteps: field.int('BENCH_E2E_MAX_STEPS', 9, { min: 1, max: 30 }),
   e2eRefine: field.int('BENCH_E2E_REFINE', 2, { min: 0, max: 5 }),
+  /** The segments processor and its 100 segments in the e2e phase; false measures the rest without them. */
+  e2eSegments: field.bool('BENCH_E2E_SEGMENTS', true),
   /** Refresh: bench customers made for the scheduler's clock-driven refresh. */
   refreshCustomers: field.int('BENCH_REFRESH_CUSTOMERS', 100_000, { min: 1_000, max: 1_000_000 }),
   /** A CPU profile of the collector at its maximum (node --cpu-prof), summarised in the report. */

@@ -54,6 +54,13 @@ export const PROCESSORS: readonly ProcessorSpec[] = [
     groupVariable: 'CAMPAIGNS_GROUP',
     topics: [Topics.campaignEvents],
   },
+  {
+    name: 'segments',
+    entry: 'dist/services/segments/src/main.js',
+    portVariable: 'SEGMENTS_PORT',
+    groupVariable: 'SEGMENTS_GROUP',
+    topics: [Topics.customerChanges],
+  },
 ];
 
 export const isBuilt = (p: ProcessorSpec): boolean => existsSync(repoPath(p.entry));

@@ -17,6 +17,8 @@ export const GOALS = {
   /** The end-to-end sustained rate, as a share of the raw COPY rate of the same run. */
   e2eCopyRatio: 0.5,
   collectorCpuUsPerEvent: 25,
+  /** From a customer change to the membership transition it causes, with 100 active segments. */
+  segmentsP95Ms: 1_000,
 };
 
 /** The figures to compare across runs, at the top of latest.json. */
@@ -55,6 +57,10 @@ export interface Headline {
   refresh_next_day_seconds: number | null;
   refresh_next_day_customers_per_s: number | null;
   refresh_next_day_changed: number | null;
+  /** At the sustained end-to-end rate, 100 active segments: customer change -> membership change. */
+  segments_delay_p50_ms: number | null;
+  segments_delay_p95_ms: number | null;
+  segments_transitions: number | null;
 }
 
 export interface Report extends Partial<Headline> {
@@ -246,6 +252,24 @@ export function buildTable(r: Report): Row[] {
         goal: `<= ${GOALS.e2eP95Ms} ms`,
         met: met(best.freshnessMs.p95 <= GOALS.e2eP95Ms),
       });
+      if (best.segments) {
+        rows.push({
+          figure: 'E2E: segments, customer change -> membership p50 at the sustained rate (100 segments)',
+          value: ms(best.segments.p50Ms),
+          baseline: `${n0(best.segments.transitions)} transitions in the window`,
+          ratio: '',
+          goal: '',
+          met: '-',
+        });
+        rows.push({
+          figure: 'E2E: segments, customer change -> membership p95 at the sustained rate (100 segments)',
+          value: ms(best.segments.p95Ms),
+          baseline: `${pct(best.segments.shareWithin1s)} within 1 s`,
+          ratio: '',
+          goal: `< ${GOALS.segmentsP95Ms} ms`,
+          met: met(best.segments.p95Ms < GOALS.segmentsP95Ms),
+        });
+      }
     }
     const cpuStep = best ?? [...e.steps].sort((a, b) => a.targetEventsPerSecond - b.targetEventsPerSecond)[0];
     if (cpuStep) {
@@ -388,6 +412,9 @@ export function headline(r: Report): Headline {
     collector_cpu_us_per_event: num(r.collector?.median.cpuUsPerEventMax),
     e2e_sustained_events_per_s: num(sustained),
     e2e_freshness_p95_ms: num(best?.freshnessMs.p95),
+    segments_delay_p50_ms: num(best?.segments?.p50Ms),
+    segments_delay_p95_ms: num(best?.segments?.p95Ms),
+    segments_transitions: num(best?.segments?.transitions),
     copy_baseline_rows_per_s: num(copy),
     e2e_to_copy_ratio: num(
       sustained !== undefined && copy ? Math.round((sustained / copy) * 1000) / 1000 : undefined,

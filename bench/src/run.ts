@@ -39,7 +39,13 @@ import {
 import { runSinkBench } from './sink-bench.js';
 import { runE2eBench } from './e2e-bench.js';
 import { runRefreshBench } from './refresh-bench.js';
-import { deleteBenchData, deleteBenchKafka, deleteBenchSubjects, vacuumEvents } from './cleanup.js';
+import {
+  deleteBenchData,
+  deleteBenchKafka,
+  deleteBenchSubjects,
+  vacuumEvents,
+  vacuumHotTables,
+} from './cleanup.js';
 import { buildTable, newReport, printTable, writeReport, type Report } from './report.js';
 import { elapsedSeconds, progress } from './log.js';
 import { logDir, stopAll } from './procs.js';
@@ -123,6 +129,7 @@ async function finish(code: number, error?: Error): Promise<never> {
       ...(await deleteBenchData(db, ctx.source?.name)),
     };
     await vacuumEvents(db);
+    await vacuumHotTables(db);
   } catch (err) {
     report.warnings.push(`cleanup failed: ${(err as Error).message}`);
   }
@@ -196,6 +203,7 @@ async function main(): Promise<void> {
   const leftovers = { ...(await deleteBenchKafka(kafka)), ...(await deleteBenchData(db)) };
   if (Object.values(leftovers).some((n) => n > 0))
     progress(`removed leftovers of earlier bench runs: ${JSON.stringify(leftovers)}`);
+  await vacuumHotTables(db);
 
   // The bench's own topics: inputs, their dead-letter topics and the derived topics, as the
   // bootstrap makes the real ones. The end-to-end phase gets a set of its own, so its processors

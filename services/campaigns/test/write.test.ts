@@ -269,7 +269,7 @@ t.test(
       (
         await db.query<{ id: string }>(
           'test.segment',
-          `INSERT INTO segments (name, criteria, created_by) VALUES ($1, '{}', $2) RETURNING id`,
+          `INSERT INTO segments (name, segment_type, criteria, created_by) VALUES ($1, 'static', '{}', $2) RETURNING id`,
           [randomName('segment'), u[0]!.id],
         )
       ).rows[0]!.id;

@@ -62,7 +62,7 @@ export async function marketing(db: Db) {
       [randomName('campaign'), createdBy],
     ),
     segmentId: await one(
-      `INSERT INTO segments (name, criteria, created_by) VALUES ($1, '{}', $2) RETURNING id`,
+      `INSERT INTO segments (name, segment_type, criteria, created_by) VALUES ($1, 'static', '{}', $2) RETURNING id`,
       [randomName('segment'), createdBy],
     ),
     cohortId: await one(

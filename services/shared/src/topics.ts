@@ -62,5 +62,5 @@ export const topicSpecs: readonly TopicSpec[] = [
   ...inputs,
   ...inputs.map((t) => dlqSpec(t.topic)),
   { topic: Topics.customerChanges, partitions: 3, schemaFile: 'customer-change.avsc' },
-  { topic: Topics.segmentChanges, partitions: 3 },
+  { topic: Topics.segmentChanges, partitions: 3, schemaFile: 'segment-change.avsc' },
 ];

@@ -81,6 +81,23 @@ await runCli('demo', async (say) => {
      SELECT $1, $2, 'email', 'email', '{"subject": "New runners are in"}', 'active', 500, id FROM owner`,
     [campaignId, `demo-${runId} spring email`],
   );
+  // A segment, before any of its customers exists: the segments processor keeps it as they arrive.
+  const { rows: segment } = await db.query<{ id: string }>(
+    'demo.segment',
+    `INSERT INTO segments (name, criteria, created_by)
+     SELECT $1, $2, id FROM platform_users WHERE email = 'demo@cdp.invalid' RETURNING id`,
+    [
+      `demo-${runId} customers who ordered`,
+      JSON.stringify({
+        logic: 'AND',
+        conditions: [
+          { field: 'customer_id', operator: 'starts_with', value: `demo-${runId}-` },
+          { field: 'lifetime_value', operator: '>', value: 0 },
+        ],
+      }),
+    ],
+  );
+  const segmentId = segment[0]!.id;
   const start = Date.now() - 6 * 3600_000;
   let events = 0;
   let orders = 0;
@@ -317,6 +334,33 @@ await runCli('demo', async (say) => {
     );
     say("the campaign's counters (kept from its provider events and the orders it converted):");
     console.table(campaign.rows);
+    const ordered = async () =>
+      (
+        await db.query<{ n: number }>(
+          'demo.ordered',
+          'SELECT count(*)::int AS n FROM customers WHERE customer_id LIKE $1 AND lifetime_value > 0',
+          [like],
+        )
+      ).rows[0]!.n;
+    const members = async () =>
+      (
+        await db.query<{ n: number }>(
+          'demo.members',
+          'SELECT count(*)::int AS n FROM segment_memberships WHERE segment_id = $1 AND is_active',
+          [segmentId],
+        )
+      ).rows[0]!.n;
+    while (Date.now() < deadline && (await members()) < (await ordered())) await sleep(500);
+    // The statistics follow within SEGMENTS_STATS_INTERVAL_MS (5 s) of the last change.
+    await sleep(6_000);
+    const stats = await db.query(
+      'demo.segment-stats',
+      `SELECT name, customer_count, average_ltv::text, average_order_value::text, criteria_error
+       FROM segments WHERE id = $1`,
+      [segmentId],
+    );
+    say(`the segment "demo-${runId} customers who ordered" (${await members()} active members, kept live):`);
+    console.table(stats.rows);
   } finally {
     await db.end();
   }

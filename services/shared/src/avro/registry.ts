@@ -2,12 +2,26 @@ import { readFile } from 'node:fs/promises';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { repoPath } from '../repo-path.js';
 import { PoisonError, RetryableError } from '../errors.js';
+import { valueSubject } from '../topics.js';
 
 /** An Avro schema as stored in schemas/*.avsc. */
 export type AvroSchema = Record<string, unknown>;
 
 export async function readSchemaFile(file: string): Promise<AvroSchema> {
   return JSON.parse(await readFile(repoPath('schemas', file), 'utf8')) as AvroSchema;
+}
+
+/**
+ * The encoder of a topic's values: `schemaFile` registered under the topic's value subject
+ * (idempotent; `topic` unprefixed, as subjects are), for a writer that publishes to it.
+ */
+export async function topicEncoder(
+  codec: AvroCodec,
+  topic: string,
+  schemaFile: string,
+): Promise<(value: unknown) => Buffer> {
+  const schemaId = await codec.register(valueSubject(topic), await readSchemaFile(schemaFile));
+  return codec.encoderFor(schemaId);
 }
 
 type Middleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];

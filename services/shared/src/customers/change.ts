@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readSchemaFile, type AvroCodec } from '../avro/registry.js';
+import { topicEncoder, type AvroCodec } from '../avro/registry.js';
 import { canonicalJson } from '../text/canonical-json.js';
-import { Topics, valueSubject } from '../topics.js';
+import { Topics } from '../topics.js';
 import type { RowChange } from './metrics/incremental.js';
 import { METRIC_COLUMNS, type CustomerRow } from './metrics/values.js';
 import { PROFILE_COLUMNS } from './profile-columns.js';
@@ -153,9 +153,9 @@ export async function customerChangeFeed(
   topicPrefix: string,
   producer: string,
 ): Promise<ChangeFeed> {
-  const schemaId = await codec.register(
-    valueSubject(Topics.customerChanges),
-    await readSchemaFile('customer-change.avsc'),
-  );
-  return { topic: topicPrefix + Topics.customerChanges, encode: await codec.encoderFor(schemaId), producer };
+  return {
+    topic: topicPrefix + Topics.customerChanges,
+    encode: await topicEncoder(codec, Topics.customerChanges, 'customer-change.avsc'),
+    producer,
+  };
 }

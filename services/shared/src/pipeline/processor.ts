@@ -53,4 +53,15 @@ export interface ProcessorDefinition<T, C = void> {
   write(tx: Tx, records: readonly Decoded<T>[], ctx: WriteContext): Promise<C>;
   /** Counts from committed transactions only (bisection retries never count twice). */
   committed?(results: readonly C[]): void;
+  /**
+   * Work of the processor's own besides its topics (a LISTEN, a periodic pass), started once the
+   * runtime is up and stopped after the consumer, before the outbox relay and the pool.
+   */
+  background?(ctx: BackgroundContext): { stop(): Promise<void> };
+}
+
+/** What a processor's background work may use. */
+export interface BackgroundContext {
+  /** Outbox rows were written outside a batch: relay them now rather than at the next poll. */
+  wakeRelay(): void;
 }

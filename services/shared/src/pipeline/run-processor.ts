@@ -110,6 +110,11 @@ export async function runProcessor<T, C>(
   if (!dieBeforeRelay) relay.start();
   lifecycle.onStop('outbox-relay', () => relay.stop());
 
+  if (definition.background) {
+    const background = definition.background({ wakeRelay: () => relay.wake() });
+    lifecycle.onStop(`${name}-background`, () => background.stop());
+  }
+
   const pruner = startDedupPruner(db, config.dedupRetentionDays, logger);
   lifecycle.onStop('dedup-pruner', async () => pruner.stop());
 
