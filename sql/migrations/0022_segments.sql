@@ -13,10 +13,13 @@
 --    trigger in the transaction that made it, whoever made it (the processor, a refresh, a profile
 --    merge moving rows, a customer deleted). The segments processor turns the rows into
 --    cdp.segment-changes records through the outbox, so each transition is published once.
+--    (0022's down migration does not bring back 0010's refresh_segment_memberships(uuid).)
 -- 4. NOTIFY cdp_segments when a segment's definition changes, so it is re-evaluated in seconds.
 -- 5. sql_query segments run as cdp_segment_reader, a role that can only read customer data,
 --    through a SECURITY DEFINER function (inside one, SET ROLE is refused, so the query cannot
---    leave the role); refresh_segment_memberships refuses to run one without a statement_timeout.
+--    leave the role). The processor and the scheduler run it on a session of their own, thrown
+--    away after; refresh_segment_memberships runs it in the caller's session only under a
+--    statement_timeout.
 -- 6. refresh_segment_memberships(segment, at) made real, and the segment statistics.
 
 ALTER TABLE segments ADD COLUMN criteria_error TEXT;
@@ -30,6 +33,19 @@ AS $$
     SELECT jsonb_build_object(
         'segment_type', s.segment_type, 'criteria', s.criteria, 'sql_query', s.sql_query,
         'query_parameters', s.query_parameters, 'is_active', s.is_active)
+$$;
+
+-- How a segment is evaluated, decided here only: 'static' (left alone), 'sql_query' (its query,
+-- as cdp_segment_reader) or 'criteria'.
+CREATE OR REPLACE FUNCTION segment_kind(s segments)
+RETURNS TEXT
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN s.segment_type = 'static' THEN 'static'
+        WHEN nullif(btrim(coalesce(s.sql_query, ''), E' \t\r\n'), '') IS NOT NULL THEN 'sql_query'
+        ELSE 'criteria' END
 $$;
 
 CREATE TABLE segment_definitions (
@@ -59,8 +75,8 @@ CREATE TABLE segment_membership_changes (
     changed_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
--- A membership is active unless is_active is false (the seed's NULL counts as active).
--- A transaction that publishes its own transitions sets cdp.segment_transitions_published.
+-- A membership is active unless is_active is false (the seed's NULL counts as active). The time
+-- of a return is never before the exit it follows (a merge keeps the earlier added_at).
 CREATE OR REPLACE FUNCTION journal_segment_membership()
 RETURNS TRIGGER
 LANGUAGE plpgsql
@@ -69,12 +85,6 @@ DECLARE
     moved BOOLEAN := TG_OP = 'UPDATE'
         AND (NEW.customer_id <> OLD.customer_id OR NEW.segment_id <> OLD.segment_id);
 BEGIN
-    -- The processor's own batches publish their transitions straight to the outbox (it knows
-    -- them, with the names), and say so for their transaction: journaling them too would be
-    -- the same transition twice.
-    IF current_setting('cdp.segment_transitions_published', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     IF TG_OP <> 'INSERT' AND OLD.is_active IS NOT FALSE
        AND (TG_OP = 'DELETE' OR moved OR NEW.is_active IS FALSE) THEN
         INSERT INTO segment_membership_changes (segment_id, customer_id, external_id, entered, changed_at)
@@ -87,7 +97,9 @@ BEGIN
         INSERT INTO segment_membership_changes (segment_id, customer_id, external_id, entered, changed_at)
         VALUES (NEW.segment_id, NEW.customer_id,
                 (SELECT customer_id FROM customers WHERE id = NEW.customer_id), true,
-                CASE WHEN moved THEN now() ELSE coalesce(NEW.added_at, now()) END);
+                CASE WHEN moved THEN now()
+                     WHEN TG_OP = 'UPDATE' THEN greatest(coalesce(NEW.added_at, now()), OLD.removed_at)
+                     ELSE coalesce(NEW.added_at, now()) END);
     END IF;
     -- One notification per transaction (PostgreSQL folds identical ones): wakes the relay.
     PERFORM pg_notify('cdp_segment_changes', '');
@@ -201,6 +213,9 @@ AS $$
 DECLARE
     updated INTEGER;
 BEGIN
+    -- Locked first, aggregated in the next statement: an UPDATE that waited for a row held by an
+    -- evaluation would write the aggregate of its own older snapshot over the evaluation's.
+    PERFORM 1 FROM segments WHERE id = ANY (segment_ids) ORDER BY id FOR NO KEY UPDATE;
     UPDATE segments s
     SET customer_count = f.members,
         average_ltv = f.avg_ltv,
@@ -235,26 +250,21 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION segment_refresh_interval(frequency TEXT)
-RETURNS INTERVAL
-LANGUAGE sql
-IMMUTABLE
-AS $$
-    SELECT CASE frequency
-        WHEN 'real_time' THEN interval '1 hour'   -- kept live; time-relative criteria re-checked hourly
-        WHEN 'hourly' THEN interval '1 hour'
-        WHEN 'weekly' THEN interval '7 days'
-        ELSE interval '1 day' END
-$$;
-
--- The seed's stub made real (item 10 of sql/README.md). Evaluates the segment from scratch at
--- `at` and makes its memberships equal the result (apply_segment_members), then refreshes the
--- statistics: last_customer_count / customer_count_change compare with the count before.
--- 'static' segments keep their members (statistics only). Criteria segments need the processor
--- to have compiled their current criteria (segment_definitions); sql_query segments need a
--- statement_timeout. Transitions are journaled by the trigger and published by the processor.
+-- The seed's stub made real (sql/README.md, "Segments (0022)"). Evaluates the segment from
+-- scratch at `at` and makes its memberships equal the result (apply_segment_members), then
+-- refreshes the statistics: last_customer_count / customer_count_change compare with the count
+-- before. 'static' segments keep their members (statistics only). A criteria segment needs the
+-- processor to have compiled its current criteria (segment_definitions). An sql_query segment
+-- takes `query_members` when the caller ran the query on a session of its own (the processor and
+-- the scheduler do, services/shared/src/segments/sql-query.ts); without them the query runs here,
+-- in the caller's session, and only under a statement_timeout. Transitions are journaled by the
+-- trigger and published by the processor.
 DROP FUNCTION IF EXISTS refresh_segment_memberships(UUID);
-CREATE OR REPLACE FUNCTION refresh_segment_memberships(segment_uuid UUID, at TIMESTAMPTZ DEFAULT now())
+CREATE OR REPLACE FUNCTION refresh_segment_memberships(
+    segment_uuid UUID,
+    at TIMESTAMPTZ DEFAULT now(),
+    query_members UUID[] DEFAULT NULL
+)
 RETURNS INTEGER
 LANGUAGE plpgsql
 AS $$
@@ -267,32 +277,37 @@ DECLARE
     started TIMESTAMPTZ := clock_timestamp();
 BEGIN
     -- The segment row first, then the evaluation lock: the processor's evaluation takes them in
-    -- this order too, so a refresh and an evaluation of one segment never deadlock.
-    SELECT * INTO s FROM segments WHERE id = segment_uuid FOR UPDATE;
+    -- this order too. NO KEY UPDATE, so a batch inserting a membership (whose foreign key takes
+    -- KEY SHARE on this row) while holding the evaluation lock shared is not blocked by it.
+    SELECT * INTO s FROM segments WHERE id = segment_uuid FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'Segment not found: %', segment_uuid;
     END IF;
     PERFORM pg_advisory_xact_lock(segment_evaluation_lock_key());
     before := coalesce(s.customer_count, 0);
 
-    IF s.segment_type IS DISTINCT FROM 'static' THEN
-        IF nullif(btrim(coalesce(s.sql_query, '')), '') IS NOT NULL THEN
+    IF segment_kind(s) = 'sql_query' THEN
+        IF query_members IS NOT NULL THEN
+            member_ids := query_members;
+        ELSE
             IF current_setting('statement_timeout') = '0' THEN
                 RAISE EXCEPTION 'segment %: an sql_query segment is refreshed only under a statement_timeout (SET LOCAL statement_timeout = ''30s'' first)', segment_uuid;
             END IF;
             SELECT coalesce(array_agg(m), '{}') INTO member_ids
             FROM segment_query_members(s.sql_query, s.query_parameters) m;
-        ELSE
-            SELECT * INTO d FROM segment_definitions WHERE segment_id = segment_uuid;
-            IF NOT FOUND OR d.source IS DISTINCT FROM segment_source(s) THEN
-                RAISE EXCEPTION 'segment %: its current criteria are not compiled yet (the segments processor compiles them within seconds)', segment_uuid;
-            END IF;
-            IF d.error IS NOT NULL THEN
-                RAISE EXCEPTION 'segment %: %', segment_uuid, d.error;
-            END IF;
-            EXECUTE 'SELECT coalesce(array_agg(c.id), ''{}'') FROM customers c WHERE ' || d.where_sql
-            INTO member_ids USING d.params, at;
         END IF;
+    ELSIF segment_kind(s) = 'criteria' THEN
+        SELECT * INTO d FROM segment_definitions WHERE segment_id = segment_uuid;
+        IF NOT FOUND OR d.source IS DISTINCT FROM segment_source(s) THEN
+            RAISE EXCEPTION 'segment %: its current criteria are not compiled yet (the segments processor compiles them within seconds)', segment_uuid;
+        END IF;
+        IF d.error IS NOT NULL THEN
+            RAISE EXCEPTION 'segment %: %', segment_uuid, d.error;
+        END IF;
+        EXECUTE 'SELECT coalesce(array_agg(c.id), ''{}'') FROM customers c WHERE ' || d.where_sql
+        INTO member_ids USING d.params, at;
+    END IF;
+    IF member_ids IS NOT NULL THEN
         PERFORM apply_segment_members(segment_uuid, member_ids, at);
         UPDATE segment_definitions SET evaluated_at = at WHERE segment_id = segment_uuid;
     END IF;
@@ -303,16 +318,18 @@ BEGIN
     SET last_customer_count = before,
         customer_count_change = members - before,
         last_refreshed_at = at,
-        next_refresh_at = at + segment_refresh_interval(refresh_frequency),
-        refresh_duration = clock_timestamp() - started
+        -- the next run of hourly_segment_refresh at its seed schedule (0 * * * *)
+        next_refresh_at = date_trunc('hour', at) + interval '1 hour',
+        refresh_duration = clock_timestamp() - started,
+        -- evaluated: whatever failed before (an sql_query's error) is past
+        criteria_error = NULL
     WHERE id = segment_uuid;
     RETURN members;
 END;
 $$;
 
 -- Down Migration
-DROP FUNCTION IF EXISTS refresh_segment_memberships(UUID, TIMESTAMPTZ);
-DROP FUNCTION IF EXISTS segment_refresh_interval(TEXT);
+DROP FUNCTION IF EXISTS refresh_segment_memberships(UUID, TIMESTAMPTZ, UUID[]);
 DROP FUNCTION IF EXISTS refresh_segment_stats(UUID[]);
 DROP FUNCTION IF EXISTS apply_segment_members(UUID, UUID[], TIMESTAMPTZ);
 DROP FUNCTION IF EXISTS segment_evaluation_lock_key();
@@ -325,5 +342,6 @@ DROP FUNCTION IF EXISTS journal_segment_membership();
 DROP TABLE IF EXISTS segment_membership_changes;
 DROP SEQUENCE IF EXISTS segment_definition_versions;
 DROP TABLE IF EXISTS segment_definitions;
+DROP FUNCTION IF EXISTS segment_kind(segments);
 DROP FUNCTION IF EXISTS segment_source(segments);
 ALTER TABLE segments DROP COLUMN IF EXISTS criteria_error;

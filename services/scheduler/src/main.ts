@@ -62,7 +62,7 @@ const relay = new OutboxRelay({
 });
 relay.start();
 lifecycle.onStop('outbox-relay', () => relay.stop());
-const jobs = defaultJobs({ changes: changes ?? null, written: () => relay.wake() });
+const jobs = defaultJobs({ changes: changes ?? null, written: () => relay.wake() }, config.databaseUrl);
 
 const leadership = new LeaderSession({
   connectionString: config.databaseUrl,

@@ -31,7 +31,7 @@ t.teardown(async () => {
   await server.destroy();
 });
 
-const jobs = defaultJobs({ changes: null, written: () => {} });
+const jobs = () => defaultJobs({ changes: null, written: () => {} }, server.url);
 const T0 = Date.UTC(2026, 5, 10, 12);
 
 /** Customers whose last activity lies 0 to 120 days before T0, some with orders and birthdays. */
@@ -92,7 +92,7 @@ t.test(
       url: server.url,
       db,
       clock,
-      jobs,
+      jobs: jobs(),
       prefix: 'daily_engagement_scores',
       lockName: randomName('lock'),
     });
@@ -129,7 +129,7 @@ t.test('daily_customer_metrics corrects a value broken by hand', async (t) => {
     url: server.url,
     db,
     clock,
-    jobs,
+    jobs: jobs(),
     prefix: 'daily_customer_metrics',
     lockName: randomName('lock'),
   });

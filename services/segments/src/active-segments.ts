@@ -26,7 +26,7 @@ export class ActiveSegments {
        FROM segment_definitions d
        JOIN segments s ON s.id = d.segment_id
        WHERE d.kind = 'criteria' AND d.error IS NULL AND d.evaluated_at IS NOT NULL
-         AND s.is_active AND s.segment_type IS DISTINCT FROM 'static' AND coalesce(btrim(s.sql_query), '') = ''
+         AND s.is_active AND segment_kind(s) = 'criteria'
        ORDER BY d.segment_id`,
       [[...this.predicates.keys()]],
     );

@@ -75,6 +75,7 @@ export function startSegmentsBackground(deps: {
     pass: async () => {
       const results = await evaluatePendingSegments({
         db: deps.db,
+        databaseUrl: deps.config.databaseUrl,
         feed: deps.feed,
         queryTimeoutMs: deps.config.queryTimeoutMs,
         now: deps.now,
@@ -83,6 +84,7 @@ export function startSegmentsBackground(deps: {
       });
       for (const p of results) {
         deps.metrics.published.inc(p.entered + p.exited);
+        noteStats(p);
         if (p.more) publish.wake();
       }
       if (results.length > 0) deps.wakeRelay();

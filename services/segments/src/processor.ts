@@ -56,16 +56,17 @@ export function createSegmentsProcessor(
     dedupScope: 'segments',
     decode: (message) => decodeCustomerChange(deps.codec, message.value!),
     write: async (tx, records, ctx) => {
-      const latest = new Map<string, number>();
+      // The earliest change of each customer in the batch: the delay is measured from it.
+      const earliest = new Map<string, number>();
       for (const { value: c } of records)
-        latest.set(c.customerId, Math.max(latest.get(c.customerId) ?? 0, c.committedAt));
-      const result = await updateMemberships(tx, [...latest.keys()], {
+        earliest.set(c.customerId, Math.min(earliest.get(c.customerId) ?? Infinity, c.committedAt));
+      const result = await updateMemberships(tx, [...earliest.keys()], {
         segments,
         feed,
         outbox: ctx.outbox,
-        at: now(),
+        now,
       });
-      return { ...result, causedAt: result.transitionCustomers.map((id) => latest.get(id)!) };
+      return { ...result, causedAt: result.transitionCustomers.map((id) => earliest.get(id)!) };
     },
     committed: (results) => {
       const done = Date.now();
@@ -73,7 +74,7 @@ export function createSegmentsProcessor(
         metrics.transitions.inc({ change: 'entered' }, r.entered);
         metrics.transitions.inc({ change: 'exited' }, r.exited);
         metrics.customersEvaluated.inc(r.customers);
-        metrics.published.inc(r.entered + r.exited + r.publishedOthers);
+        metrics.published.inc(r.published);
         for (const at of r.causedAt) metrics.changeToMembership.observe(Math.max(0, done - at) / 1000);
         background?.membersChanged(r.segments, r.morePending);
       }

@@ -144,7 +144,8 @@ t.test(
         const segments: string[] = [];
         for (let k = 0; k < 6; k++)
           segments.push(await makeSegment(db, { name: `${prefix}s${k}`, criteria: criteriaOf(prefix, k) }));
-        const evaluate = () => evaluatePendingSegments({ db, feed, queryTimeoutMs: 10_000, now, logger });
+        const evaluate = () =>
+          evaluatePendingSegments({ db, databaseUrl: pg.url, feed, queryTimeoutMs: 10_000, now, logger });
         await evaluate();
         const firstQualified = await firstQualifications(db, segments);
 

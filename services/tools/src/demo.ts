@@ -351,8 +351,8 @@ await runCli('demo', async (say) => {
         )
       ).rows[0]!.n;
     while (Date.now() < deadline && (await members()) < (await ordered())) await sleep(500);
-    // The statistics follow within SEGMENTS_STATS_INTERVAL_MS (5 s) of the last change.
-    await sleep(6_000);
+    // The statistics follow within SEGMENTS_STATS_INTERVAL_MS (10 s) of the last change.
+    await sleep(11_000);
     const stats = await db.query(
       'demo.segment-stats',
       `SELECT name, customer_count, average_ltv::text, average_order_value::text, criteria_error

@@ -2,42 +2,31 @@ import type { Queryable } from '../../../shared/src/pg/gateway.js';
 import type { CustomerJson } from '../../../shared/src/segments/criteria/index.js';
 import type { Pair } from '../membership-changes.js';
 
-/**
- * Begins a batch: full evaluations are excluded for the rest of the transaction (they take the
- * lock exclusively), and its transitions are published by the caller, so the journal trigger
- * (0022) leaves them out.
- */
+/** Begins a batch: full evaluations are excluded for the rest of the transaction (they take the lock exclusively). */
 export async function beginBatch(tx: Queryable): Promise<void> {
   await tx.query(
     'segments.begin-batch',
-    `SELECT pg_advisory_xact_lock_shared(segment_evaluation_lock_key()),
-            set_config('cdp.segment_transitions_published', 'on', true)`,
+    'SELECT pg_advisory_xact_lock_shared(segment_evaluation_lock_key())',
   );
 }
 
-/** The customers as the criteria see them: to_jsonb of the row (the predicate's input format). */
+/**
+ * The customers as the criteria see them (to_jsonb of the row, the predicate's input format) and
+ * the segments they are active members of, in one statement: one snapshot for both.
+ */
 export async function readCustomers(
   tx: Queryable,
   ids: readonly string[],
-): Promise<{ id: string; row: CustomerJson }[]> {
-  const { rows } = await tx.query<{ id: string; row: CustomerJson }>(
+): Promise<{ id: string; row: CustomerJson; segments: string[] }[]> {
+  const { rows } = await tx.query<{ id: string; row: CustomerJson; segments: string[] }>(
     'segments.customers',
-    'SELECT c.id::text AS id, to_jsonb(c) AS row FROM customers c WHERE c.id = ANY ($1::uuid[])',
+    `SELECT c.id::text AS id, to_jsonb(c) AS row,
+            ARRAY(SELECT m.segment_id::text FROM segment_memberships m
+                  WHERE m.customer_id = c.id AND m.is_active IS NOT FALSE) AS segments
+     FROM customers c WHERE c.id = ANY ($1::uuid[])`,
     [ids],
   );
   return rows;
-}
-
-/** `segment|customer` of the customers' active memberships. */
-export async function readActiveMemberships(tx: Queryable, ids: readonly string[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ key: string }>(
-    'segments.memberships',
-    `SELECT segment_id::text || '|' || customer_id::text AS key
-     FROM segment_memberships
-     WHERE customer_id = ANY ($1::uuid[]) AND is_active IS NOT FALSE`,
-    [ids],
-  );
-  return new Set(rows.map((r) => r.key));
 }
 
 const byPair = (a: Pair, b: Pair) =>

@@ -39,13 +39,16 @@ export function listen(opts: {
       c.on('end', () => resolve());
     });
     c.on('notification', (n) => opts.onNotify(n.channel, n.payload ?? ''));
-    await c.connect();
-    client = c;
-    for (const channel of opts.channels) await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    opts.onNotify('', '');
-    await ended;
-    client = undefined;
-    await c.end().catch(() => {});
+    try {
+      await c.connect();
+      client = c;
+      for (const channel of opts.channels) await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      opts.onNotify('', '');
+      await ended;
+    } finally {
+      client = undefined;
+      await c.end().catch(() => {});
+    }
   };
 
   const loop = (async () => {

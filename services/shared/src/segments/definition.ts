@@ -5,9 +5,12 @@
  */
 import { compilePredicate, compileSql, parseCriteria, type CustomerJson } from './criteria/index.js';
 
-/** The columns of `segments` that decide its members (segment_source() in 0022). */
+export type SegmentKind = 'static' | 'sql_query' | 'criteria';
+
+/** What of a `segments` row decides its members (segment_source() in 0022). */
 export interface SegmentSource {
-  segment_type: string | null;
+  /** segment_kind() in 0022: decided in SQL only, so every reader agrees. */
+  kind: SegmentKind;
   criteria: unknown;
   sql_query: string | null;
   query_parameters: unknown;
@@ -20,9 +23,8 @@ export type Definition =
   | { kind: 'criteria'; error: string }
   | { kind: 'criteria'; error: null; whereSql: string; params: unknown[]; timeRelative: boolean };
 
-export function defineSegment(s: SegmentSource): Definition {
-  if (s.segment_type === 'static') return { kind: 'static' };
-  if ((s.sql_query ?? '').trim() !== '') return { kind: 'sql_query' };
+export function defineSegment(s: Pick<SegmentSource, 'kind' | 'criteria'>): Definition {
+  if (s.kind !== 'criteria') return { kind: s.kind };
   const parsed = parseCriteria(s.criteria);
   if (!parsed.ok) return { kind: 'criteria', error: parsed.error };
   const sql = compileSql(parsed.criteria);

@@ -16,18 +16,24 @@ export async function pendingSegments(db: Queryable, limit: number): Promise<str
   return rows.map((r) => r.id);
 }
 
+export interface LockedSegment extends SegmentSource {
+  id: string;
+  /** Whether its current version still differs from the stored definition (another instance may have just evaluated it). */
+  pending: boolean;
+}
+
 /**
- * The segment as it is now, locked until the transaction ends: what is compiled is the version
- * the definition says it is. Undefined when it was deleted meanwhile.
+ * The segment as it is now, locked until the transaction ends (NO KEY UPDATE: a membership's
+ * foreign-key check, KEY SHARE, is not blocked): what is compiled is the version the definition
+ * says it is. Undefined when it was deleted meanwhile.
  */
-export async function lockSegment(
-  tx: Queryable,
-  id: string,
-): Promise<(SegmentSource & { id: string }) | undefined> {
-  const { rows } = await tx.query<SegmentSource & { id: string } & Record<string, unknown>>(
+export async function lockSegment(tx: Queryable, id: string): Promise<LockedSegment | undefined> {
+  const { rows } = await tx.query<LockedSegment & Record<string, unknown>>(
     'segments.lock',
-    `SELECT id, segment_type, criteria, sql_query, query_parameters, is_active
-     FROM segments WHERE id = $1 FOR UPDATE`,
+    `SELECT s.id, segment_kind(s) AS kind, s.criteria, s.sql_query, s.query_parameters, s.is_active,
+            d.source IS DISTINCT FROM segment_source(s) AS pending
+     FROM segments s LEFT JOIN segment_definitions d ON d.segment_id = s.id
+     WHERE s.id = $1 FOR NO KEY UPDATE OF s`,
     [id],
   );
   return rows[0];
@@ -62,30 +68,28 @@ export async function storeDefinition(tx: Queryable, segmentId: string, d: Defin
   await recordError(tx, segmentId, error);
 }
 
-/** segments.criteria_error (and the definition's): why the segment cannot be evaluated, NULL once it can. */
+/**
+ * segments.criteria_error: why the segment cannot be evaluated (refused criteria, an sql_query that
+ * failed), NULL once it can. A refresh that succeeds clears it too (0022).
+ */
 export async function recordError(tx: Queryable, segmentId: string, error: string | null): Promise<void> {
   await tx.query(
     'segments.record-error',
     'UPDATE segments SET criteria_error = $2 WHERE id = $1 AND criteria_error IS DISTINCT FROM $2',
     [segmentId, error],
   );
-  await tx.query(
-    'segments.record-definition-error',
-    'UPDATE segment_definitions SET error = $2 WHERE segment_id = $1 AND error IS DISTINCT FROM $2',
-    [segmentId, error],
-  );
 }
 
-/** Compiles and stores every pending segment without evaluating it (tests, and a check before a refresh). */
+/** Compiles and stores every pending segment without evaluating it (what the scheduler's tests start from). */
 export async function definePendingSegments(
   db: Db,
-  define: (s: SegmentSource) => Definition,
+  define: (s: Pick<SegmentSource, 'kind' | 'criteria'>) => Definition,
 ): Promise<number> {
   let n = 0;
   for (const id of await pendingSegments(db, 1_000)) {
     await db.transaction('segments.define', async (tx) => {
       const segment = await lockSegment(tx, id);
-      if (segment) await storeDefinition(tx, id, define(segment));
+      if (segment?.pending) await storeDefinition(tx, id, define(segment));
     });
     n++;
   }
