@@ -21,7 +21,7 @@ export const benchSpec = {
   sinkEvents: field.int('BENCH_SINK_EVENTS', 200_000, { min: 1_000, max: 5_000_000 }),
   sinkCustomers: field.int('BENCH_SINK_CUSTOMERS', 20_000, { min: 10, max: 1_000_000 }),
   /** End to end, stepped: the first rate (events/s), the highest tried, each step's window, steps at most, bisections. */
-  e2eStartRate: field.int('BENCH_E2E_START_RATE', 4_000, { min: 100, max: 1_000_000 }),
+  e2eStartRate: field.int('BENCH_E2E_START_RATE', 600, { min: 100, max: 1_000_000 }),
   e2eMaxRate: field.int('BENCH_E2E_MAX_RATE', 80_000, { min: 100, max: 1_000_000 }),
   e2eStepSeconds: field.int('BENCH_E2E_STEP_SECONDS', 12, { min: 3, max: 120 }),
   e2eMaxSteps: field.int('BENCH_E2E_MAX_STEPS', 9, { min: 1, max: 30 }),

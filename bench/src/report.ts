@@ -254,6 +254,14 @@ export function buildTable(r: Report): Row[] {
       });
       if (best.segments) {
         rows.push({
+          figure: `E2E: ${e.segments} segments evaluated in full at the start (every customer)`,
+          value: e.segmentsEvaluatedSeconds === undefined ? 'n/a' : `${e.segmentsEvaluatedSeconds} s`,
+          baseline: '',
+          ratio: '',
+          goal: '',
+          met: '-',
+        });
+        rows.push({
           figure: 'E2E: segments, customer change -> membership p50 at the sustained rate (100 segments)',
           value: ms(best.segments.p50Ms),
           baseline: `${n0(best.segments.transitions)} transitions in the window`,
