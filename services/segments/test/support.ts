@@ -106,11 +106,17 @@ export async function testFeed(prefix: string): Promise<SegmentChangeFeed> {
   return segmentChangeFeed(codec, prefix, 'segments-test');
 }
 
-export function definition(db: Db, prefix: string, feed: SegmentChangeFeed, now: () => Date) {
+export function definition(
+  db: Db,
+  prefix: string,
+  feed: SegmentChangeFeed,
+  now: () => Date,
+  groupId = `${prefix}segments`,
+) {
   return createSegmentsProcessor(
     { db, codec, registry: new Registry(), logger },
     {
-      groupId: `${prefix}segments`,
+      groupId,
       topicPrefix: prefix,
       pollMs: 200,
       queryTimeoutMs: 10_000,
