@@ -37,7 +37,7 @@ import {
   type Consumer,
   type Producer,
 } from '../../services/shared/src/kafka/client.js';
-import { inputTopics, Topics } from '../../services/shared/src/topics.js';
+import { consumedTopics } from '../../services/shared/src/topics.js';
 import { sleep } from '../../services/shared/src/retry.js';
 import type { BenchContext } from './context.js';
 import { collectorDelta, collectorMetrics, type RunningCollector } from './collector-bench.js';
@@ -312,14 +312,12 @@ async function drained(processors: RunningProcessor[], maxMs: number): Promise<b
   }
 }
 
-/** The topics the processors read: the inputs, and the derived cdp.customer-changes (segments). */
-const READ_TOPICS = [...inputTopics, Topics.customerChanges];
 
 async function inputOffsets(ctx: BenchContext): Promise<Record<string, number>> {
-  const topics = READ_TOPICS.map((t) => ctx.prefix + t);
+  const topics = consumedTopics.map((t) => ctx.prefix + t);
   const offsets = await topicOffsets(ctx.kafka, topics);
   const out: Record<string, number> = {};
-  for (const t of READ_TOPICS) out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
+  for (const t of consumedTopics) out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
   return out;
 }
 

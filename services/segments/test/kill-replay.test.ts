@@ -8,13 +8,14 @@
 import t from 'tap';
 import { createProducer, ensureTopics } from '../../shared/src/kafka/client.js';
 import { membershipDifferences } from '../../shared/src/segments/check.js';
-import { dlqSpec, Topics } from '../../shared/src/topics.js';
+import { dlqTopic, topicSpecs, Topics } from '../../shared/src/topics.js';
 import { beginning, readRange, testKafka } from '../../shared/test/kafka-support.js';
 import { startProcessor } from '../../shared/test/processor-process.js';
 import { randomName, waitFor } from '../../shared/test/support.js';
 import { activeMembers, changeEncoder, codec, makeSegment, usePrivatePostgres } from './support.js';
 
 const CUSTOMERS = 60;
+const HOSTILE = 3;
 
 const pg = usePrivatePostgres(t);
 
@@ -24,9 +25,15 @@ t.test('kill -9 mid-stream and around the relay, restart, replay from 0', { time
   const input = prefix + Topics.customerChanges;
   const output = prefix + Topics.segmentChanges;
   const kafka = testKafka();
+  // The topics as the bootstrap makes them (topicSpecs): cdp.customer-changes has its .dlq.
   await ensureTopics(kafka, [
-    { topic: input, partitions: 2 },
-    dlqSpec(input),
+    ...topicSpecs
+      .filter((s) => s.topic.startsWith(Topics.customerChanges))
+      .map((s) => ({
+        ...s,
+        topic: prefix + s.topic,
+        partitions: s.schemaFile === 'dead-letter.avsc' ? 1 : 2,
+      })),
     { topic: output, partitions: 2 },
   ]);
 
@@ -110,7 +117,13 @@ t.test('kill -9 mid-stream and around the relay, restart, replay from 0', { time
   await producer.send({
     topic: input,
     acks: -1,
-    messages: ids.map(({ id }) => ({ key: id, value: encode(id) })),
+    messages: [
+      // What a backend may produce straight to the topic: dead-lettered, the partition goes on.
+      { key: 'hostile-1', value: Buffer.from('{"customerId": "not avro"}') },
+      { key: 'hostile-2', value: Buffer.from([0, 0x7f, 0xff, 0xff, 0, 1]) },
+      { key: 'hostile-3', value: encode("'; DELETE FROM customers; --") },
+      ...ids.map(({ id }) => ({ key: id, value: encode(id) })),
+    ],
   });
   await producer.disconnect();
 
@@ -125,12 +138,18 @@ t.test('kill -9 mid-stream and around the relay, restart, replay from 0', { time
 
   const third = run();
   t.teardown(() => void third.child.kill('SIGKILL'));
-  await waitFor('every record applied', async () => (await offsets()) >= CUSTOMERS, 90_000, 200);
+  await waitFor('every record applied', async () => (await offsets()) >= CUSTOMERS + HOSTILE, 90_000, 200);
   await waitFor('every transition relayed', outboxEmpty, 60_000, 200);
   await third.stop();
   t.equal(third.exited()?.code, 0, third.lastLines());
 
   t.same(await membershipDifferences(db, new Date()), [], 'memberships equal their criteria');
+  const dead = await readRange(kafka, await beginning(kafka, [dlqTopic(input)]));
+  const reasons = new Set(
+    await Promise.all(dead.map(async (d) => ((await codec.decode(d.value!)) as { reason: string }).reason)),
+  );
+  t.ok(dead.length >= HOSTILE, `the ${HOSTILE} hostile records are on ${dlqTopic(input)}`);
+  t.same([...reasons].sort(), ['schema-invalid', 'undecodable']);
   t.not(await snapshot(), initial, 'and they moved');
   const wire = await readRange(kafka, await beginning(kafka, [output]));
   const violations = await feedViolations(wire, new Set(JSON.parse(await snapshot()) as string[]));
@@ -147,7 +166,7 @@ t.test('kill -9 mid-stream and around the relay, restart, replay from 0', { time
   ]);
   const fourth = run();
   t.teardown(() => void fourth.child.kill('SIGKILL'));
-  await waitFor('the replay applied', async () => (await offsets()) >= CUSTOMERS, 90_000, 200);
+  await waitFor('the replay applied', async () => (await offsets()) >= CUSTOMERS + HOSTILE, 90_000, 200);
   await new Promise((r) => setTimeout(r, 1_000));
   await fourth.stop();
   t.equal(await snapshot(), after, 'the replay changed no membership');

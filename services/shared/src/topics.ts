@@ -58,9 +58,16 @@ export const dlqSpec = (topic: string): TopicSpec => ({
   config: DLQ_TOPIC_CONFIG,
 });
 
+/**
+ * Every topic a processor consumes: the inputs, and cdp.customer-changes (the segments processor's).
+ * Each has its `<topic>.dlq`: a record a processor cannot take (a backend can produce to a derived
+ * topic too) is set aside there, and without the topic it could not be, and the processor would stop.
+ */
+export const consumedTopics: readonly string[] = [...inputTopics, Topics.customerChanges];
+
 export const topicSpecs: readonly TopicSpec[] = [
   ...inputs,
-  ...inputs.map((t) => dlqSpec(t.topic)),
   { topic: Topics.customerChanges, partitions: 3, schemaFile: 'customer-change.avsc' },
   { topic: Topics.segmentChanges, partitions: 3, schemaFile: 'segment-change.avsc' },
+  ...consumedTopics.map(dlqSpec),
 ];

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createKafka, ensureTopics } from '../src/kafka/client.js';
 import { repoPath } from '../src/repo-path.js';
-import { Topics } from '../src/topics.js';
+import { dlqSpec, Topics } from '../src/topics.js';
 import { config, logger } from './support.js';
 
 /**
@@ -19,7 +19,10 @@ function ensureDerivedTopics(prefix: string): void {
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'test-derived-topics', logger });
   const made = ensureTopics(
     kafka,
-    [Topics.customerChanges, Topics.segmentChanges].map((t) => ({ topic: prefix + t, partitions: 1 })),
+    [
+      ...[Topics.customerChanges, Topics.segmentChanges].map((t) => ({ topic: prefix + t, partitions: 1 })),
+      dlqSpec(prefix + Topics.customerChanges),
+    ],
   ).catch(() => undefined);
   derivedTopicsMade.set(prefix, made);
 }

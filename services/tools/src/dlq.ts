@@ -8,7 +8,7 @@ import { createLogger } from '../../shared/src/logger.js';
 import { createKafka } from '../../shared/src/kafka/client.js';
 import { registerCodecs } from '../../shared/src/kafka/codecs.js';
 import { AvroCodec } from '../../shared/src/avro/registry.js';
-import { inputTopics } from '../../shared/src/topics.js';
+import { consumedTopics } from '../../shared/src/topics.js';
 import { runCli } from './cli.js';
 import { USAGE, parseDlqArgs } from './dlq/args.js';
 import { runDlq } from './dlq/commands.js';
@@ -33,7 +33,7 @@ await runCli('dlq', async () => {
   // Arguments first: a usage error needs no connection.
   const command = parseDlqArgs(process.argv.slice(2), {
     now: Date.now(),
-    inputTopics: inputTopics.map((t) => config.topicPrefix + t),
+    inputTopics: consumedTopics.map((t) => config.topicPrefix + t),
   });
   if (command.kind === 'help') {
     process.stdout.write(`${USAGE}\n`);
