@@ -12,7 +12,11 @@ import { logger } from '../../shared/test/support.js';
 import type { JobContext } from '../src/jobs/handler.js';
 import { hourlySegmentRefresh } from '../src/jobs/hourly-segment-refresh.js';
 import { defineSegment } from '../../shared/src/segments/definition.js';
-import { definePendingSegments } from '../../shared/src/segments/definitions-store.js';
+import {
+  lockSegment,
+  pendingSegments,
+  storeDefinition,
+} from '../../shared/src/segments/definitions-store.js';
 import { testDb } from './support.js';
 
 let server: PrivatePostgres;
@@ -57,7 +61,11 @@ async function segment(
 
 /** What the segments processor does first with a new segment: its definition (no evaluation). */
 async function compile(): Promise<void> {
-  await definePendingSegments(db, defineSegment);
+  for (const id of await pendingSegments(db, 1_000))
+    await db.transaction('test.define', async (tx) => {
+      const segment = await lockSegment(tx, id);
+      if (segment?.pending) await storeDefinition(tx, id, defineSegment(segment));
+    });
 }
 
 const members = async (id: string) =>

@@ -5,14 +5,13 @@
  * exactly once, however often it is replayed.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import type { KafkaMessage } from '../../shared/src/kafka/client.js';
 import { createDb } from '../../shared/src/pg/gateway.js';
 import { createRegistry } from '../../shared/src/metrics/registry.js';
 import { DeadLetters } from '../../shared/src/pipeline/dead-letter.js';
 import { readOffset } from '../../shared/src/pg/offsets.js';
 import { readToEnd } from '../../shared/src/kafka/read-to-end.js';
-import { repoPath } from '../../shared/src/repo-path.js';
+import { runTool } from './run-tool.js';
 import { dlqTopic } from '../../shared/src/topics.js';
 import { beginning, endOffsets, readRange } from '../../shared/test/kafka-support.js';
 import { config, randomName, waitFor } from '../../shared/test/support.js';
@@ -81,25 +80,7 @@ async function dlq(topic: string, ...argv: string[]): Promise<string[]> {
 }
 
 /** Runs the real command: node --import tsx services/tools/src/dlq.ts ... */
-function dlqProcess(...argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', repoPath('services/tools/src/dlq.ts'), ...argv],
-      {
-        cwd: repoPath(),
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const dlqProcess = (...argv: string[]) => runTool('dlq', argv);
 
 // One private topic with four dead letters: two real events (dead-lettered for reasons since
 // fixed), JSON that never was Avro, and the wire format with a schema id nobody registered.

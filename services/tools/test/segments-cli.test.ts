@@ -4,11 +4,10 @@
  * that differs from its criteria.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoPath } from '../../shared/src/repo-path.js';
+import { runTool } from './run-tool.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../../shared/test/private-postgres.js';
 import { logger } from '../../shared/test/support.js';
 import { evaluatePendingSegments } from '../../segments/src/evaluate.js';
@@ -38,25 +37,7 @@ t.teardown(async () => {
   await server?.destroy();
 });
 
-function segments(...argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', repoPath('services/tools/src/segments.ts'), ...argv],
-      {
-        cwd: repoPath(),
-        env: { ...process.env, DATABASE_URL: server.url, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const segments = (...argv: string[]) => runTool('segments', argv, { DATABASE_URL: server.url });
 
 t.test('check: counts what valid criteria hold; refuses the others with the reason', async (t) => {
   const good = file(

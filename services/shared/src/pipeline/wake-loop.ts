@@ -32,7 +32,7 @@ export function startWakeLoop(opts: {
 
   const loop = (async () => {
     while (!stopping) {
-      if (!pending) await nap(failures > 0 ? backoffMs(failures) : opts.intervalMs);
+      if (!pending) await nap(opts.intervalMs);
       if (stopping) break;
       pending = false;
       try {

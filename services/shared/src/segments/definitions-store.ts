@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../pg/gateway.js';
+import type { Queryable } from '../pg/gateway.js';
 import type { Definition, SegmentSource } from './definition.js';
 
 /** Segments created or changed since their definition was stored (or never defined), oldest first. */
@@ -78,20 +78,4 @@ export async function recordError(tx: Queryable, segmentId: string, error: strin
     'UPDATE segments SET criteria_error = $2 WHERE id = $1 AND criteria_error IS DISTINCT FROM $2',
     [segmentId, error],
   );
-}
-
-/** Compiles and stores every pending segment without evaluating it (what the scheduler's tests start from). */
-export async function definePendingSegments(
-  db: Db,
-  define: (s: Pick<SegmentSource, 'kind' | 'criteria'>) => Definition,
-): Promise<number> {
-  let n = 0;
-  for (const id of await pendingSegments(db, 1_000)) {
-    await db.transaction('segments.define', async (tx) => {
-      const segment = await lockSegment(tx, id);
-      if (segment?.pending) await storeDefinition(tx, id, define(segment));
-    });
-    n++;
-  }
-  return n;
 }
