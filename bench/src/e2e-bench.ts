@@ -312,12 +312,12 @@ async function drained(processors: RunningProcessor[], maxMs: number): Promise<b
   }
 }
 
-
 async function inputOffsets(ctx: BenchContext): Promise<Record<string, number>> {
   const topics = consumedTopics.map((t) => ctx.prefix + t);
   const offsets = await topicOffsets(ctx.kafka, topics);
   const out: Record<string, number> = {};
-  for (const t of consumedTopics) out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
+  for (const t of consumedTopics)
+    out[t] = (offsets.get(ctx.prefix + t) ?? []).reduce((s, p) => s + p.high, 0);
   return out;
 }
 

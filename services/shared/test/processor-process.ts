@@ -17,13 +17,10 @@ const derivedTopicsMade = new Map<string, Promise<unknown>>();
 function ensureDerivedTopics(prefix: string): void {
   if (derivedTopicsMade.has(prefix)) return;
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'test-derived-topics', logger });
-  const made = ensureTopics(
-    kafka,
-    [
-      ...[Topics.customerChanges, Topics.segmentChanges].map((t) => ({ topic: prefix + t, partitions: 1 })),
-      dlqSpec(prefix + Topics.customerChanges),
-    ],
-  ).catch(() => undefined);
+  const made = ensureTopics(kafka, [
+    ...[Topics.customerChanges, Topics.segmentChanges].map((t) => ({ topic: prefix + t, partitions: 1 })),
+    dlqSpec(prefix + Topics.customerChanges),
+  ]).catch(() => undefined);
   derivedTopicsMade.set(prefix, made);
 }
 
